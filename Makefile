@@ -1,0 +1,36 @@
+# The two commands README.md starts with: `make run` and `make test`.
+BUILD_DIR   ?= build
+BUILD_TYPE  ?= Release
+CONFIG      ?= config/creditgate.example.json
+JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all build run test bench deps-build deps-test deps-bench clean
+
+all: build
+
+deps-build:
+	./install-deps.sh build
+deps-test:
+	./install-deps.sh test
+deps-bench:
+	./install-deps.sh bench
+
+$(BUILD_DIR)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+
+build: deps-build $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	$(BUILD_DIR)/creditgate serve --config $(CONFIG)
+
+test: deps-test $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+bench: deps-bench build
+	bench/run.sh $(BUILD_DIR)/creditgate
+
+clean:
+	rm -rf $(BUILD_DIR)

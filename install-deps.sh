@@ -1,0 +1,31 @@
+#!/bin/sh
+# Installs the Debian packages creditgate needs for one purpose: build, test or bench.
+# A no-op when everything is present; runs `apt-get update` only when something is missing.
+set -eu
+
+build="g++ cmake make pkg-config ccache libboost1.81-dev libssl-dev nlohmann-json3-dev
+       libspdlog-dev libsqlite3-dev zlib1g-dev"
+test="$build catch2 python3 python3-requests curl openssl ca-certificates procps"
+bench="$build wrk nginx-light squid curl openssl procps"
+
+case "${1:-build}" in
+  build) wanted=$build ;;
+  test)  wanted=$test ;;
+  bench) wanted=$bench ;;
+  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+esac
+
+missing=""
+for pkg in $wanted; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+  [ "$status" = "installed" ] || missing="$missing $pkg"
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing$missing" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,37 @@
+#pragma once
+// admin_routes: what the admin endpoint answers, route by route, free of any transport so
+// that it can be tested directly. Every route but /healthz needs the bearer token.
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace creditgate::proxy {
+
+struct admin_response {
+    unsigned status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    bool bearer_challenge = false;  // add WWW-Authenticate: Bearer
+};
+
+struct admin_hooks {
+    std::function<std::string()> token;                     // the current admin token
+    std::function<std::vector<std::string>()> reload;      // re-reads the config; the errors, if any
+};
+
+class admin_routes {
+public:
+    explicit admin_routes(admin_hooks hooks) : hooks_(std::move(hooks)) {}
+
+    admin_response handle(std::string_view method, std::string_view target, std::string_view authorization) const;
+
+private:
+    bool authorized(std::string_view authorization) const;
+    admin_hooks hooks_;
+};
+
+admin_response admin_error(unsigned status, std::string_view code, std::string_view message);
+
+}  // namespace creditgate::proxy

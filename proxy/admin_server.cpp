@@ -1,0 +1,55 @@
+#include "proxy/admin_server.hpp"
+
+#include <boost/asio/detached.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <spdlog/spdlog.h>
+
+namespace creditgate::proxy {
+namespace {
+
+asio::awaitable<void> serve_admin_connection(tcp::socket socket, const admin_routes& routes) {
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(16 * 1024);
+        parser.body_limit(64 * 1024);
+        stream.expires_after(std::chrono::seconds(30));
+        auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+        if (ec) break;
+        const auto& req = parser.get();
+        const admin_response answer = routes.handle(req.method_string(), req.target(), req[http::field::authorization]);
+
+        http::response<http::string_body> res{static_cast<http::status>(answer.status), req.version()};
+        res.set(http::field::server, "creditgate");
+        res.set(http::field::content_type, answer.content_type);
+        res.set(http::field::cache_control, "no-store");
+        if (answer.bearer_challenge) res.set(http::field::www_authenticate, "Bearer realm=\"creditgate-admin\"");
+        res.keep_alive(req.keep_alive());
+        if (req.method() != http::verb::head) res.body() = answer.body;
+        res.prepare_payload();
+        auto [wec, written] = co_await http::async_write(stream, res, use_nothrow);
+        if (wec || !res.keep_alive()) break;
+    }
+    error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+}  // namespace
+
+asio::awaitable<void> run_admin_server(tcp::acceptor& acceptor, const admin_routes& routes) {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        if (ec) {
+            spdlog::warn("admin accept failed: {}", ec.message());
+            continue;
+        }
+        asio::co_spawn(acceptor.get_executor(), serve_admin_connection(std::move(socket), routes), asio::detached);
+    }
+}
+
+}  // namespace creditgate::proxy

@@ -1,0 +1,13 @@
+#pragma once
+// admin_server: the admin listener's HTTP/1.1 transport (small bodies, keep-alive); what it
+// answers is admin_routes' business.
+
+#include "proxy/admin_routes.hpp"
+#include "proxy/http_io.hpp"
+
+namespace creditgate::proxy {
+
+// Accepts on `acceptor` until it is closed; serves each connection on the acceptor's context.
+asio::awaitable<void> run_admin_server(tcp::acceptor& acceptor, const admin_routes& routes);
+
+}  // namespace creditgate::proxy

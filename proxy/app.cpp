@@ -1,0 +1,210 @@
+#include "proxy/app.hpp"
+
+#include "proxy/admin_server.hpp"
+#include "proxy/client_session.hpp"
+#include "proxy/logging.hpp"
+
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <thread>
+
+namespace creditgate::proxy {
+namespace {
+
+std::string random_prefix() {
+    unsigned char bytes[4];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) std::fill(std::begin(bytes), std::end(bytes), 0);
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char b : bytes) {
+        out += digits[b >> 4];
+        out += digits[b & 0xf];
+    }
+    return out;
+}
+
+void log_exception(std::exception_ptr e) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        spdlog::error("connection ended by an unexpected error: {}", ex.what());
+    }
+}
+
+}  // namespace
+
+app::app(config cfg) : initial_(std::move(cfg)) { state_.id_prefix = random_prefix(); }
+
+app::~app() {
+    // Coroutine frames left in the contexts are destroyed with their worker, before the rest.
+    workers_.clear();
+}
+
+bool app::bind(const endpoint& where, tcp::acceptor& acceptor, std::string_view what) {
+    error_code ec;
+    tcp::resolver resolver(acceptor.get_executor());
+    auto results = resolver.resolve(where.host, std::to_string(where.port), tcp::resolver::passive, ec);
+    if (ec || results.empty()) {
+        spdlog::critical("cannot resolve {} address {}: {}", what, where.to_string(), ec.message());
+        return false;
+    }
+    const tcp::endpoint ep = results.begin()->endpoint();
+    acceptor.open(ep.protocol(), ec);
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(ep, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        spdlog::critical("cannot listen on {} ({}): {}", where.to_string(), what, ec.message());
+        return false;
+    }
+    return true;
+}
+
+asio::awaitable<void> app::accept_loop() {
+    std::size_t next = 0;
+    asio::steady_timer backoff(workers_[0]->io());
+    for (;;) {
+        worker& target = *workers_[next++ % workers_.size()];
+        // The socket belongs to the worker that will serve it; accepting stays on worker 0.
+        auto [ec, socket] = co_await proxy_acceptor_->async_accept(target.io(), use_nothrow);
+        if (!proxy_acceptor_->is_open() || ec == asio::error::operation_aborted) co_return;
+        if (ec) {
+            // Out of descriptors and the like: wait a little rather than spin.
+            spdlog::warn("accept failed: {}", ec.message());
+            backoff.expires_after(std::chrono::milliseconds(50));
+            co_await backoff.async_wait(use_nothrow);
+            continue;
+        }
+        error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        asio::co_spawn(target.io(), serve_client(target, std::move(socket)), log_exception);
+    }
+}
+
+int app::run() {
+    std::string error;
+    current_ = runtime::create(initial_, error);
+    if (!current_) {
+        spdlog::critical("{}", error);
+        return 1;
+    }
+    const unsigned threads = initial_.threads != 0 ? initial_.threads : std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<worker>(i, current_, state_));
+    asio::io_context& main_io = workers_[0]->io();
+
+    proxy_acceptor_.emplace(main_io);
+    admin_acceptor_.emplace(main_io);
+    if (!bind(initial_.listen, *proxy_acceptor_, "proxy") || !bind(initial_.admin_listen, *admin_acceptor_, "admin"))
+        return 1;
+
+    admin_ = std::make_unique<admin_routes>(admin_hooks{
+        [this] {
+            std::lock_guard lock(reload_mutex_);
+            return current_->cfg().admin_token;
+        },
+        [this] { return reload(); },
+    });
+
+    state_.on_drained = [this] { asio::post(workers_[0]->io(), [this] { stop_all(); }); };
+    signals_.emplace(main_io, SIGINT, SIGTERM, SIGHUP);
+    wait_for_signal();
+
+    asio::co_spawn(main_io, accept_loop(), log_exception);
+    asio::co_spawn(main_io, run_admin_server(*admin_acceptor_, *admin_), log_exception);
+    for (auto& w : workers_) w->start_pool_pruning();
+
+    const auto proxy_ep = proxy_acceptor_->local_endpoint();
+    const auto admin_ep = admin_acceptor_->local_endpoint();
+    auto show = [](const tcp::endpoint& ep) {
+        const std::string host = ep.address().to_string();
+        return (ep.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(ep.port());
+    };
+    std::printf("creditgate listening proxy=%s admin=%s\n", show(proxy_ep).c_str(), show(admin_ep).c_str());
+    std::fflush(stdout);
+    spdlog::info("listening proxy={} admin={} threads={} vendors={} clients={}", show(proxy_ep), show(admin_ep),
+                 threads, initial_.vendors.size(), initial_.clients.size());
+
+    std::vector<std::thread> pool;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+    for (auto& w : workers_) guards.push_back(asio::make_work_guard(w->io()));
+    for (std::size_t i = 1; i < workers_.size(); ++i) pool.emplace_back([&w = *workers_[i]] { w.io().run(); });
+    main_io.run();
+    for (auto& t : pool) t.join();
+    spdlog::info("stopped");
+    spdlog::default_logger()->flush();
+    return 0;
+}
+
+void app::wait_for_signal() {
+    signals_->async_wait([this](error_code ec, int signo) {
+        if (ec) return;
+        if (signo == SIGHUP) {
+            reload();
+        } else if (state_.draining.load()) {
+            spdlog::warn("second stop signal: stopping now");
+            stop_all();
+            return;
+        } else {
+            begin_shutdown();
+        }
+        wait_for_signal();
+    });
+}
+
+void app::begin_shutdown() {
+    if (state_.draining.exchange(true)) return;
+    const auto grace = std::chrono::seconds(current_->limits().shutdown_grace_s);
+    spdlog::info("draining: {} exchanges in flight, up to {} s", state_.in_flight.load(), grace.count());
+    error_code ignored;
+    proxy_acceptor_->close(ignored);
+    if (state_.in_flight.load() == 0) {
+        stop_all();
+        return;
+    }
+    grace_timer_.emplace(workers_[0]->io());
+    grace_timer_->expires_after(grace);
+    grace_timer_->async_wait([this](error_code ec) {
+        if (ec) return;
+        spdlog::warn("shutdown grace over with {} exchanges in flight: closing them", state_.in_flight.load());
+        stop_all();
+    });
+}
+
+void app::stop_all() {
+    error_code ignored;
+    if (proxy_acceptor_) proxy_acceptor_->close(ignored);
+    if (admin_acceptor_) admin_acceptor_->close(ignored);
+    if (signals_) signals_->cancel(ignored);
+    for (auto& w : workers_) w->io().stop();
+}
+
+std::vector<std::string> app::reload() {
+    std::lock_guard lock(reload_mutex_);
+    auto result = load_config(initial_.file, policies::process_environment());
+    if (!result.value) {
+        auto errors = result.issues.formatted();
+        for (const auto& e : errors) spdlog::error("reload refused: {}", e);
+        return errors;
+    }
+    std::string error;
+    auto next = runtime::create(std::move(*result.value), error);
+    if (!next) {
+        spdlog::error("reload refused: {}", error);
+        return {error};
+    }
+    if (next->cfg().listen.to_string() != current_->cfg().listen.to_string() ||
+        next->cfg().admin_listen.to_string() != current_->cfg().admin_listen.to_string())
+        spdlog::warn("reload: listen addresses change only with a restart");
+    current_ = next;
+    for (auto& w : workers_) asio::post(w->io(), [&w = *w, next] { w.replace_runtime(next); });
+    spdlog::info("reloaded {}", initial_.file);
+    return {};
+}
+
+}  // namespace creditgate::proxy

@@ -1,0 +1,51 @@
+#pragma once
+// app: the running server — builds the components from a validated config, owns the
+// worker threads and the listeners, reloads on SIGHUP or the admin route, and drains on
+// SIGINT/SIGTERM.
+
+#include "proxy/admin_routes.hpp"
+#include "proxy/config.hpp"
+#include "proxy/worker.hpp"
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace creditgate::proxy {
+
+class app {
+public:
+    explicit app(config cfg);
+    ~app();
+
+    // Binds, prints the listening line, serves until stopped. Returns the exit code.
+    int run();
+
+    // Re-reads the config file; applies it only if it validates. Returns the errors.
+    std::vector<std::string> reload();
+
+private:
+    bool bind(const endpoint& where, tcp::acceptor& acceptor, std::string_view what);
+    asio::awaitable<void> accept_loop();
+    void wait_for_signal();
+    void begin_shutdown();
+    void stop_all();
+
+    config initial_;
+    server_state state_;
+    std::vector<std::unique_ptr<worker>> workers_;
+    std::optional<tcp::acceptor> proxy_acceptor_;
+    std::optional<tcp::acceptor> admin_acceptor_;
+    std::optional<asio::signal_set> signals_;
+    std::optional<asio::steady_timer> grace_timer_;
+    std::unique_ptr<admin_routes> admin_;
+
+    std::mutex reload_mutex_;  // guards current_ (reloads and the admin token are read on worker 0; cheap insurance)
+    std::shared_ptr<const runtime> current_;
+};
+
+}  // namespace creditgate::proxy

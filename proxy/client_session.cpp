@@ -1,0 +1,266 @@
+#include "proxy/client_session.hpp"
+
+#include "proxy/client_reply.hpp"
+#include "proxy/connect_tunnel.hpp"
+#include "proxy/forwarder.hpp"
+#include "proxy/logging.hpp"
+#include "proxy/request_target.hpp"
+#include "proxy/upstream_connector.hpp"
+
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include <memory>
+
+namespace creditgate::proxy {
+namespace {
+
+constexpr std::size_t read_buffer_bytes = 16 * 1024;  // two recvmsg per request instead of four (DESIGN.md)
+constexpr std::size_t scratch_bytes = 16 * 1024;
+constexpr std::uint64_t drain_limit = 64 * 1024;      // a refused request body we still read to keep the connection
+
+bool is_upgrade(const http::fields& f) {
+    if (f.find(http::field::upgrade) != f.end()) return true;
+    auto it = f.find(http::field::connection);
+    return it != f.end() && http::token_list{it->value()}.exists("upgrade");
+}
+
+// State that lives as long as the connection.
+template <class Stream>
+class session {
+public:
+    session(worker& w, Stream& stream) : worker_(w), stream_(stream), scratch_(new char[scratch_bytes]) {
+        buffer_.reserve(read_buffer_bytes);
+    }
+
+    asio::awaitable<void> run() {
+        for (bool first = true;; first = false) {
+            runtime_ = worker_.snapshot();
+            const auto& limits = runtime_->limits();
+            if (!first && buffer_.size() == 0) {
+                // Between requests the client may idle for client_idle_s; the head then has header_read_s.
+                tcp_layer(stream_).expires_after(seconds(limits.client_idle_s));
+                auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(read_buffer_bytes), use_nothrow);
+                if (ec) co_return;
+                buffer_.commit(n);
+            }
+            request_parser parser;
+            parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes));
+            parser.body_limit(boost::none);
+            tcp_layer(stream_).expires_after(seconds(limits.header_read_s));
+            auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, use_nothrow);
+            exchange_record record;
+            record.request_id = worker_.next_request_id();
+            if (ec) {
+                co_await refuse_unreadable(ec, parser, record);
+                co_return;
+            }
+            const auto& req = parser.get();
+            record.method = req.method_string();
+            co_await handle(parser, record);
+            log_access(record);
+            if (!record.keep_alive) co_return;
+        }
+    }
+
+private:
+    asio::awaitable<void> refuse_unreadable(const error_code& ec, request_parser& parser, exchange_record& record) {
+        if (!parser.got_some() && buffer_.size() == 0) co_return;  // closed or idle before a request: not an exchange
+        if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof) {
+            // A head that never completed: no answer helps; drop the connection.
+            if (ec == beast::error::timeout) spdlog::debug("client header read timed out");
+            co_return;
+        }
+        refusal r = ec == http::error::header_limit
+                        ? make_refusal(431, "headers_too_large",
+                                       "the request head exceeds " + std::to_string(runtime_->limits().header_bytes) + " bytes")
+                        : make_refusal(400, "bad_request", "malformed request: " + ec.message());
+        co_await send_refusal(stream_, r, record, 11, false, seconds(runtime_->limits().client_idle_s));
+        log_access(record);
+    }
+
+    // Refuses one request. The connection is kept only when the request's body (if any)
+    // can be read past without the client waiting for us.
+    asio::awaitable<void> refuse(request_parser& parser, exchange_record& record, refusal r) {
+        const auto& req = parser.get();
+        const bool waiting_for_continue = beast::iequals(req[http::field::expect], "100-continue");
+        const bool drainable = parser.is_done() || (!waiting_for_continue && !parser.chunked() &&
+                                                    parser.content_length().value_or(0) <= drain_limit);
+        const bool keep_alive = req.keep_alive() && drainable && !worker_.state().draining.load(std::memory_order_relaxed);
+        if (!co_await send_refusal(stream_, r, record, req.version(), keep_alive, seconds(runtime_->limits().client_idle_s)))
+            co_return;
+        if (keep_alive && !parser.is_done()) record.keep_alive = co_await drain(parser);
+    }
+
+    asio::awaitable<bool> drain(request_parser& parser) {
+        auto& body = parser.get().body();
+        while (!parser.is_done()) {
+            body.data = scratch_.get();
+            body.size = scratch_bytes;
+            tcp_layer(stream_).expires_after(seconds(runtime_->limits().client_idle_s));
+            auto [ec, n] = co_await http::async_read_some(stream_, buffer_, parser, use_nothrow);
+            if (ec && ec != http::error::need_buffer) co_return false;
+        }
+        co_return true;
+    }
+
+    asio::awaitable<void> handle(request_parser& parser, exchange_record& record) {
+        const auto& req = parser.get();
+        if (worker_.state().draining.load(std::memory_order_relaxed)) {
+            co_await refuse(parser, record, make_refusal(503, "shutting_down", "creditgate is shutting down"));
+            co_return;
+        }
+        // Identity first: nothing about destinations is revealed to strangers.
+        const std::string_view credentials = req[http::field::proxy_authorization];
+        if (credentials.empty() || credentials != cached_credentials_) {
+            cached_client_ = credentials.empty() ? nullptr : runtime_->clients().authenticate(credentials);
+            cached_credentials_ = cached_client_ ? std::string(credentials) : std::string();
+        }
+        if (!cached_client_) {
+            co_await refuse(parser, record,
+                            make_refusal(407, "proxy_auth_required",
+                                         credentials.empty() ? "proxy credentials required (Proxy-Authorization: Basic)"
+                                                             : "wrong proxy credentials"));
+            co_return;
+        }
+        record.client = cached_client_;
+
+        if (req.method() == http::verb::connect) {
+            co_await handle_connect(parser, record);
+            co_return;
+        }
+        auto target = parse_absolute_target(req.target());
+        if (!target) {
+            co_await refuse(parser, record,
+                            make_refusal(400, "bad_request",
+                                         "creditgate is a forward proxy: send an absolute URL (http://host/path) as the target"));
+            co_return;
+        }
+        record.host = target->where.host;
+        record.path = target->path();
+        const policies::vendor_profile* vendor =
+            target->where.is_ip_literal ? nullptr : runtime_->routes().vendor_for(target->where.host);
+        if (!vendor) {
+            co_await refuse(parser, record, not_a_vendor(target->where));
+            co_return;
+        }
+        if (is_upgrade(req)) {
+            co_await refuse(parser, record,
+                            make_refusal(501, "upgrade_not_supported", "protocol upgrades (WebSocket) to vendors are not metered"));
+            co_return;
+        }
+        if (req.find(http::field::transfer_encoding) != req.end() && !parser.chunked()) {
+            record.keep_alive = false;
+            co_await send_refusal(stream_, make_refusal(400, "bad_request", "Transfer-Encoding must end with chunked"),
+                                  record, req.version(), false, seconds(runtime_->limits().client_idle_s));
+            co_return;
+        }
+        in_flight_guard in_flight(worker_.state());
+        const forward_request request{*target, *vendor, false};
+        co_await forward(worker_, *runtime_, stream_, buffer_, parser, request,
+                         std::span<char>(scratch_.get(), scratch_bytes), record);
+    }
+
+    refusal not_a_vendor(const authority& where) const {
+        if (where.is_ip_literal)
+            return make_refusal(403, "destination_not_allowed", where.host + " is an IP address; creditgate forwards to vendor host names only");
+        return make_refusal(403, "destination_not_allowed", where.host + " is not a vendor creditgate meters");
+    }
+
+    asio::awaitable<void> handle_connect(request_parser& parser, exchange_record& record) {
+        const auto& req = parser.get();
+        auto where = parse_connect_target(req.target());
+        if (!where) {
+            co_await refuse(parser, record, make_refusal(400, "bad_request", "CONNECT needs host:port"));
+            co_return;
+        }
+        record.host = where->host;
+        const auto& routes = runtime_->routes();
+        if (!where->is_ip_literal && routes.vendor_for(where->host)) {
+            // Interception arrives with the local CA; until then a vendor is never tunnelled blind.
+            co_await refuse(parser, record,
+                            make_refusal(403, "mitm_disabled",
+                                         where->host + " is a metered vendor; CONNECT to it needs TLS interception, which is off"));
+            co_return;
+        }
+        if (!routes.is_passthrough(where->host)) {
+            co_await refuse(parser, record, not_a_vendor(*where));
+            co_return;
+        }
+        co_await tunnel(*where, record);
+    }
+
+    asio::awaitable<void> tunnel(const authority& where, exchange_record& record) {
+        const auto& limits = runtime_->limits();
+        auto checked = co_await resolve_checked(worker_.io(), *runtime_, where.host, where.port);
+        if (checked.failure) {
+            co_await send_refusal(stream_, *checked.failure, record, 11, false, seconds(limits.client_idle_s));
+            co_return;
+        }
+        beast::tcp_stream upstream(worker_.io());
+        upstream.expires_after(seconds(limits.upstream_connect_s));
+        auto [ec, used] = co_await upstream.async_connect(checked.endpoints, use_nothrow);
+        if (ec) {
+            refusal r = ec == beast::error::timeout
+                            ? make_refusal(504, "upstream_timeout", "no connection to " + where.to_string())
+                            : make_refusal(502, "upstream_error", "cannot connect to " + where.to_string() + ": " + ec.message());
+            co_await send_refusal(stream_, r, record, 11, false, seconds(limits.client_idle_s));
+            co_return;
+        }
+        upstream.expires_never();
+        // Bytes the client sent after the CONNECT head (a TLS ClientHello, often) go first.
+        std::string head = "HTTP/1.1 200 Connection Established\r\n\r\n";
+        const asio::const_buffer reply = asio::buffer(head);
+        if (co_await write_all(stream_, std::span(&reply, 1), seconds(limits.client_idle_s))) co_return;
+        record.status = 200;
+        record.outcome = "tunnel";
+        if (buffer_.size() > 0) {
+            const asio::const_buffer leftover = buffer_.data();
+            if (co_await write_all(upstream, std::span(&leftover, 1), seconds(limits.upstream_idle_s))) co_return;
+            buffer_.consume(buffer_.size());
+        }
+        tcp_layer(stream_).expires_never();
+        upstream.expires_never();
+        auto stats = co_await run_tunnel(beast::get_lowest_layer(stream_).socket(), upstream.socket(),
+                                         seconds(limits.client_idle_s));
+        log_tunnel(record, stats.client_to_upstream, stats.upstream_to_client, stats.idle_timeout);
+        record.keep_alive = false;
+    }
+
+    worker& worker_;
+    Stream& stream_;
+    beast::flat_buffer buffer_;
+    std::unique_ptr<char[]> scratch_;
+    std::shared_ptr<const runtime> runtime_;
+    std::string cached_credentials_;  // the last Proxy-Authorization value that authenticated
+    const client_identity* cached_client_ = nullptr;
+};
+
+// Closing after an error answer: stop sending, then read what the client still sends for a
+// moment, so that our answer is not destroyed by a reset for unread data.
+asio::awaitable<void> lingering_close(beast::tcp_stream& stream) {
+    error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) co_return;
+    std::array<char, 4096> sink;
+    std::size_t total = 0;
+    stream.expires_after(std::chrono::seconds(2));
+    while (total < 256 * 1024) {
+        auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), use_nothrow);
+        if (rec) break;
+        total += n;
+    }
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_client(worker& w, tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    {
+        session<beast::tcp_stream> s(w, stream);
+        co_await s.run();
+    }
+    if (stream.socket().is_open()) co_await lingering_close(stream);
+}
+
+}  // namespace creditgate::proxy

@@ -1,0 +1,38 @@
+#include "proxy/disconnect_watch.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace creditgate::proxy {
+
+disconnect_watch::disconnect_watch(tcp::socket& client, beast::tcp_stream& upstream)
+    : client_(client), state_(std::make_shared<state>()) {
+    state_->upstream = &upstream;
+    arm();
+}
+
+void disconnect_watch::arm() {
+    // The handler may run after this object is gone (a completion already queued when stop()
+    // ran): it touches only the shared state until it has checked `active`.
+    client_.async_wait(tcp::socket::wait_read, [s = state_, &client = client_](error_code ec) {
+        if (!s->active || ec) return;
+        char byte;
+        const ssize_t n = ::recv(client.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            s->client_left = true;
+            s->active = false;
+            s->upstream->cancel();
+        }
+        // n > 0: the client sent more (a pipelined request, TLS bytes): not a hang-up; stop watching.
+    });
+}
+
+void disconnect_watch::stop() {
+    if (!state_->active) return;
+    state_->active = false;
+    error_code ignored;
+    client_.cancel(ignored);  // nothing else is pending on the client while we wait upstream
+}
+
+}  // namespace creditgate::proxy

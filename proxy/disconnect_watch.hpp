@@ -1,0 +1,34 @@
+#pragma once
+// disconnect_watch: notices a client that hangs up while its call waits for the vendor's
+// answer, and cancels the upstream side so that the call ends (and releases what it holds)
+// at once instead of when the vendor answers.
+
+#include "proxy/http_io.hpp"
+
+#include <memory>
+
+namespace creditgate::proxy {
+
+class disconnect_watch {
+public:
+    disconnect_watch(tcp::socket& client, beast::tcp_stream& upstream);
+    ~disconnect_watch() { stop(); }
+    disconnect_watch(const disconnect_watch&) = delete;
+    disconnect_watch& operator=(const disconnect_watch&) = delete;
+
+    void stop();
+    bool client_left() const { return state_->client_left; }
+
+private:
+    struct state {
+        bool active = true;
+        bool client_left = false;
+        beast::tcp_stream* upstream;
+    };
+    void arm();
+
+    tcp::socket& client_;
+    std::shared_ptr<state> state_;
+};
+
+}  // namespace creditgate::proxy

@@ -1,0 +1,26 @@
+#pragma once
+// forwarder: one metered exchange with a vendor — pick or dial an upstream connection, send
+// the request (streamed), wait for the answer while watching for the client to leave, and
+// stream the answer back. The retry rule of SPEC §5 step 3 lives here.
+
+#include "policies/vendor_profile.hpp"
+#include "proxy/exchange.hpp"
+#include "proxy/request_target.hpp"
+#include "proxy/worker.hpp"
+
+#include <span>
+
+namespace creditgate::proxy {
+
+struct forward_request {
+    const absolute_target& target;
+    const policies::vendor_profile& vendor;
+    bool client_is_tls = false;  // CONNECT-intercepted: as_client upstreams use TLS
+};
+
+template <class ClientStream>
+asio::awaitable<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::flat_buffer& client_buffer,
+                              request_parser& parser, const forward_request& request, std::span<char> scratch,
+                              exchange_record& record);
+
+}  // namespace creditgate::proxy

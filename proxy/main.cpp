@@ -1,0 +1,109 @@
+// creditgate: the command line of SPEC §2. Exit codes: 0 ok, 1 runtime failure,
+// 2 usage or configuration error.
+
+#include "proxy/app.hpp"
+#include "proxy/config.hpp"
+#include "proxy/logging.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#ifndef CREDITGATE_VERSION
+#define CREDITGATE_VERSION "0.0.0"
+#endif
+
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_runtime = 1;
+constexpr int exit_usage = 2;
+
+constexpr const char* usage_text =
+    "usage:\n"
+    "  creditgate [serve] --config FILE        run the proxy (default command)\n"
+    "  creditgate check-config --config FILE   validate; print every error with its JSON path\n"
+    "  creditgate --version | --help\n"
+    "\n"
+    "Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.\n"
+    "Once listening, serve prints one line to stdout:\n"
+    "  creditgate listening proxy=HOST:PORT admin=HOST:PORT\n";
+
+int usage_error(const std::string& message) {
+    std::fprintf(stderr, "creditgate: %s\n%s", message.c_str(), usage_text);
+    return exit_usage;
+}
+
+struct arguments {
+    std::string command = "serve";
+    std::string config;
+};
+
+// Returns an exit code when the arguments are handled (help, version, errors).
+std::optional<int> parse_arguments(int argc, char** argv, arguments& out) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    std::size_t i = 0;
+    if (i < args.size() && !args[i].empty() && args[i][0] != '-') out.command = args[i++];
+    for (; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--help" || a == "-h") {
+            std::fputs(usage_text, stdout);
+            return exit_ok;
+        }
+        if (a == "--version") {
+            std::printf("creditgate %s\n", CREDITGATE_VERSION);
+            return exit_ok;
+        }
+        if (a == "--config" || a == "-c") {
+            if (i + 1 >= args.size()) return usage_error("--config needs a file");
+            out.config = args[++i];
+        } else if (a.rfind("--config=", 0) == 0) {
+            out.config = a.substr(9);
+        } else {
+            return usage_error("unknown argument \"" + a + "\"");
+        }
+    }
+    if (out.command != "serve" && out.command != "check-config")
+        return usage_error("unknown command \"" + out.command + "\"");
+    if (out.config.empty()) return usage_error(out.command + " needs --config FILE");
+    return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace creditgate;
+    arguments args;
+    if (auto code = parse_arguments(argc, argv, args)) return *code;
+
+    proxy::setup_bootstrap_logging();
+    auto result = proxy::load_config(args.config, policies::process_environment());
+    if (!result.value) {
+        for (const auto& line : result.issues.formatted()) std::fprintf(stderr, "%s\n", line.c_str());
+        std::fprintf(stderr, "creditgate: %zu configuration error%s\n", result.issues.items().size(),
+                     result.issues.items().size() == 1 ? "" : "s");
+        return exit_usage;
+    }
+    if (args.command == "check-config") {
+        std::printf("%s: ok (%zu vendors, %zu accounts, %zu clients, %zu budgets)\n", result.value->file.c_str(),
+                    result.value->vendors.size(), result.value->accounts.size(), result.value->clients.size(),
+                    result.value->budgets.size());
+        return exit_ok;
+    }
+
+    std::string error;
+    if (!proxy::setup_logging(result.value->log, error)) {
+        std::fprintf(stderr, "creditgate: %s\n", error.c_str());
+        return exit_runtime;
+    }
+    try {
+        proxy::app server(std::move(*result.value));
+        return server.run();
+    } catch (const std::exception& e) {
+        spdlog::critical("fatal: {}", e.what());
+        return exit_runtime;
+    }
+}

@@ -1,0 +1,116 @@
+#include "proxy/request_target.hpp"
+
+#include "policies/host_pattern.hpp"
+
+#include <boost/asio/ip/address.hpp>
+
+#include <charconv>
+
+namespace creditgate::proxy {
+namespace {
+
+bool iequals_prefix(std::string_view text, std::string_view prefix) {
+    if (text.size() < prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i) {
+        char c = text[i];
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        if (c != prefix[i]) return false;
+    }
+    return true;
+}
+
+bool valid_reg_name(std::string_view host) {
+    if (host.empty() || host.size() > 253) return false;
+    for (char c : host) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                        c == '.' || c == '_';
+        if (!ok) return false;
+    }
+    return host.front() != '.' && host.find("..") == std::string_view::npos;
+}
+
+// Parses "host", "host:port", "[v6]", "[v6]:port". default_port 0 = a port is required.
+std::optional<authority> parse_authority(std::string_view text, std::uint16_t default_port, bool& explicit_port) {
+    std::string_view host, port;
+    authority out;
+    if (!text.empty() && text.front() == '[') {
+        const auto close = text.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        host = text.substr(1, close - 1);
+        const std::string_view rest = text.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest.front() != ':') return std::nullopt;
+            port = rest.substr(1);
+        }
+        boost::system::error_code ec;
+        auto addr = boost::asio::ip::make_address_v6(std::string(host), ec);
+        if (ec) return std::nullopt;
+        out.host = addr.to_string();
+        out.is_ip_literal = true;
+    } else {
+        const auto colon = text.find(':');
+        host = text.substr(0, colon);
+        if (colon != std::string_view::npos) port = text.substr(colon + 1);
+        if (!valid_reg_name(host)) return std::nullopt;
+        out.host = policies::normalize_host(host);
+        boost::system::error_code ec;
+        boost::asio::ip::make_address_v4(out.host, ec);
+        out.is_ip_literal = !ec;
+    }
+    explicit_port = !port.empty();
+    if (port.empty()) {
+        if (default_port == 0) return std::nullopt;
+        out.port = default_port;
+    } else {
+        unsigned value = 0;
+        auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+        if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535) return std::nullopt;
+        out.port = static_cast<std::uint16_t>(value);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string authority::to_string() const {
+    if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+    return host + ":" + std::to_string(port);
+}
+
+std::string_view absolute_target::path() const { return path_without_query(origin_form); }
+
+std::string_view path_without_query(std::string_view origin_form) {
+    return origin_form.substr(0, origin_form.find_first_of("?#"));
+}
+
+std::optional<absolute_target> parse_absolute_target(std::string_view target) {
+    absolute_target out;
+    std::size_t scheme_len = 0;
+    if (iequals_prefix(target, "http://")) {
+        scheme_len = 7;
+    } else if (iequals_prefix(target, "https://")) {
+        scheme_len = 8;
+        out.https = true;
+    } else {
+        return std::nullopt;
+    }
+    std::string_view rest = target.substr(scheme_len);
+    const auto end = rest.find_first_of("/?#");
+    const std::string_view auth_text = rest.substr(0, end);
+    if (auth_text.find('@') != std::string_view::npos) return std::nullopt;  // userinfo: refused, never forwarded
+    auto where = parse_authority(auth_text, out.https ? 443 : 80, out.explicit_port);
+    if (!where) return std::nullopt;
+    out.where = std::move(*where);
+    std::string_view tail = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
+    tail = tail.substr(0, tail.find('#'));  // fragments are never sent
+    if (tail.empty() || tail.front() != '/') out.origin_form.push_back('/');
+    out.origin_form.append(tail);
+    return out;
+}
+
+std::optional<authority> parse_connect_target(std::string_view target) {
+    bool explicit_port = false;
+    return parse_authority(target, 0, explicit_port);
+}
+
+}  // namespace creditgate::proxy

@@ -1,0 +1,41 @@
+#pragma once
+// runtime: everything request handling reads, derived once from one validated config and
+// never changed afterwards; a reload builds a new one. Requests hold a shared_ptr to the
+// snapshot they started with.
+
+#include "proxy/config.hpp"
+#include "proxy/http_io.hpp"
+#include "proxy/proxy_auth.hpp"
+#include "proxy/router.hpp"
+
+#include <boost/asio/ssl/context.hpp>
+
+#include <memory>
+#include <string>
+
+namespace creditgate::proxy {
+
+class runtime {
+public:
+    // Null (with `error`) when a part cannot be built, e.g. an unreadable upstream CA file.
+    static std::shared_ptr<const runtime> create(config cfg, std::string& error);
+
+    const config& cfg() const { return cfg_; }
+    const limits_config& limits() const { return cfg_.limits; }
+    const client_directory& clients() const { return clients_; }
+    const router& routes() const { return routes_; }
+    const std::shared_ptr<asio::ssl::context>& upstream_tls() const { return upstream_tls_; }
+
+    // Where `resolve` pins host:port, or null.
+    const endpoint* pinned(std::string_view host, std::uint16_t port) const;
+
+private:
+    runtime(config cfg, std::shared_ptr<asio::ssl::context> tls);
+
+    config cfg_;
+    client_directory clients_;
+    router routes_;
+    std::shared_ptr<asio::ssl::context> upstream_tls_;
+};
+
+}  // namespace creditgate::proxy

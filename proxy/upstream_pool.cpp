@@ -1,0 +1,67 @@
+#include "proxy/upstream_pool.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace creditgate::proxy {
+
+std::string upstream_key(bool tls, std::string_view host, std::uint16_t port) {
+    std::string key;
+    key.reserve(host.size() + 10);
+    key += tls ? "s:" : "p:";
+    key += host;
+    key += ':';
+    key += std::to_string(port);
+    return key;
+}
+
+bool upstream_pool::looks_alive(upstream_connection& connection) {
+    auto& socket = connection.stream.socket();
+    if (!socket.is_open()) return false;
+    // A peer that closed an idle connection shows up as EOF (or an error) without blocking.
+    char byte;
+    const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) return false;
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
+    // Bytes on an idle plain connection are garbage; on TLS they may be a late session
+    // ticket, which the next read consumes.
+    return connection.stream.is_tls();
+}
+
+std::unique_ptr<upstream_connection> upstream_pool::take(const std::string& key) {
+    auto it = idle_.find(key);
+    if (it == idle_.end()) return nullptr;
+    auto& stack = it->second;
+    const auto now = std::chrono::steady_clock::now();
+    while (!stack.empty()) {
+        std::unique_ptr<upstream_connection> c = std::move(stack.back());
+        stack.pop_back();
+        if (now - c->idle_since < idle_limit_ && looks_alive(*c)) return c;
+    }
+    return nullptr;
+}
+
+void upstream_pool::put(std::unique_ptr<upstream_connection> connection) {
+    connection->idle_since = std::chrono::steady_clock::now();
+    auto& stack = idle_[connection->key];
+    if (stack.size() >= max_idle_per_key_) stack.erase(stack.begin());  // drop the stalest
+    stack.push_back(std::move(connection));
+}
+
+void upstream_pool::prune() {
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = idle_.begin(); it != idle_.end();) {
+        auto& stack = it->second;
+        std::erase_if(stack, [&](const auto& c) { return now - c->idle_since >= idle_limit_; });
+        it = stack.empty() ? idle_.erase(it) : std::next(it);
+    }
+}
+
+std::size_t upstream_pool::idle_count() const {
+    std::size_t n = 0;
+    for (const auto& [key, stack] : idle_) n += stack.size();
+    return n;
+}
+
+}  // namespace creditgate::proxy

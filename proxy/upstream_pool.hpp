@@ -1,0 +1,50 @@
+#pragma once
+// upstream_pool: idle keep-alive connections to vendors, owned by one worker thread (so no
+// locking), most recently used first, checked for liveness before reuse.
+
+#include "proxy/upstream_stream.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace creditgate::proxy {
+
+struct upstream_connection {
+    explicit upstream_connection(asio::io_context& ioc) : stream(ioc) {}
+
+    upstream_stream stream;
+    beast::flat_buffer buffer;  // read buffer; empty between complete messages
+    std::string key;            // pool key: scheme, host and port
+    std::shared_ptr<asio::ssl::context> tls_context;  // outlives the TLS stream across reloads
+    std::chrono::steady_clock::time_point idle_since;
+    std::uint64_t uses = 0;     // completed exchanges; > 0 means "reused", for the retry rule
+};
+
+std::string upstream_key(bool tls, std::string_view host, std::uint16_t port);
+
+class upstream_pool {
+public:
+    upstream_pool(std::size_t max_idle_per_key, std::chrono::seconds idle_limit)
+        : max_idle_per_key_(max_idle_per_key), idle_limit_(idle_limit) {}
+
+    // A live idle connection for `key`, or null.
+    std::unique_ptr<upstream_connection> take(const std::string& key);
+    // Keeps a connection whose last exchange completed cleanly.
+    void put(std::unique_ptr<upstream_connection> connection);
+    // Closes connections idle longer than the limit.
+    void prune();
+    void clear() { idle_.clear(); }
+    std::size_t idle_count() const;
+
+private:
+    static bool looks_alive(upstream_connection& connection);
+
+    std::size_t max_idle_per_key_;
+    std::chrono::seconds idle_limit_;
+    std::unordered_map<std::string, std::vector<std::unique_ptr<upstream_connection>>> idle_;
+};
+
+}  // namespace creditgate::proxy

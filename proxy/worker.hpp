@@ -1,0 +1,65 @@
+#pragma once
+// worker: one thread's io_context and what lives only on that thread (its upstream pool,
+// its request-id counter). A connection stays on one worker for its whole life, so none
+// of this needs locks.
+
+#include "proxy/http_io.hpp"
+#include "proxy/runtime.hpp"
+#include "proxy/upstream_pool.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace creditgate::proxy {
+
+// What all workers share: the drain flag and the count of exchanges in flight.
+struct server_state {
+    std::atomic<bool> draining{false};
+    std::atomic<std::int64_t> in_flight{0};
+    std::function<void()> on_drained;  // called (on some worker) when draining and in_flight reaches 0
+    std::string id_prefix;             // random per process, for request ids
+};
+
+// Counts one exchange in flight for as long as it lives.
+class in_flight_guard {
+public:
+    explicit in_flight_guard(server_state& s) : state_(s) { state_.in_flight.fetch_add(1, std::memory_order_relaxed); }
+    ~in_flight_guard();
+    in_flight_guard(const in_flight_guard&) = delete;
+    in_flight_guard& operator=(const in_flight_guard&) = delete;
+
+private:
+    server_state& state_;
+};
+
+class worker {
+public:
+    worker(unsigned index, std::shared_ptr<const runtime> rt, server_state& state);
+
+    asio::io_context& io() { return io_; }
+    upstream_pool& pool() { return pool_; }
+    server_state& state() { return state_; }
+    unsigned index() const { return index_; }
+
+    std::shared_ptr<const runtime> snapshot() const { return runtime_; }
+    // Called on this worker's thread (posted) when the config is reloaded.
+    void replace_runtime(std::shared_ptr<const runtime> rt) { runtime_ = std::move(rt); }
+
+    std::string next_request_id();
+    void start_pool_pruning();
+
+private:
+    unsigned index_;
+    asio::io_context io_{1};  // one thread: Asio may skip its internal locking
+    std::shared_ptr<const runtime> runtime_;
+    server_state& state_;
+    upstream_pool pool_;
+    std::uint64_t next_id_ = 0;
+    std::unique_ptr<asio::steady_timer> prune_timer_;
+};
+
+}  // namespace creditgate::proxy

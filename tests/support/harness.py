@@ -1,0 +1,179 @@
+"""End-to-end harness: starts the real creditgate binary and helper servers on port 0,
+and tears everything down. Used by tests/e2e/*.py with Debian's /usr/bin/python3."""
+
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import pki  # noqa: E402
+
+BINARY = os.environ.get("CREDITGATE_BIN", os.path.join(ROOT, "build", "creditgate"))
+VENDORS_DIR = os.path.join(ROOT, "config", "vendors")
+
+# Tests decide themselves what proxies and CA bundles clients use.
+for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+            "no_proxy", "NO_PROXY"):
+    os.environ.pop(var, None)
+
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items()
+           if k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")}
+    env.update(extra)
+    return env
+
+
+class Process:
+    """A child that prints one line once it listens; killed at close()."""
+
+    def __init__(self, args, ready_prefix, env=None, stderr_path=None):
+        self.stderr_file = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.stderr_file, env=env or clean_env())
+        self.line = self._read_line(ready_prefix)
+
+    def _read_line(self, prefix, timeout=20):
+        result = {}
+
+        def reader():
+            result["line"] = self.proc.stdout.readline().decode().strip()
+
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        t.join(timeout)
+        line = result.get("line", "")
+        if not line.startswith(prefix):
+            self.kill()
+            raise RuntimeError(f"{self.proc.args[0]} did not start (first line: {line!r})")
+        return line
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def close(self):
+        self.kill()
+        if self.stderr_file is not subprocess.DEVNULL:
+            self.stderr_file.close()
+
+
+class MockUpstream(Process):
+    def __init__(self, cert=None, key=None):
+        args = [sys.executable, os.path.join(HERE, "mock_upstream.py"), "--port", "0"]
+        if cert:
+            args += ["--cert", cert, "--key", key]
+        super().__init__(args, "listening ")
+        self.port = int(self.line.split()[1])
+
+
+class Creditgate(Process):
+    """The real binary with a config written from a dict."""
+
+    def __init__(self, folder, config, env=None):
+        self.folder = folder
+        self.config_path = os.path.join(folder, "creditgate.json")
+        with open(self.config_path, "w") as f:
+            json.dump(config, f, indent=2)
+        self.log_path = os.path.join(folder, "creditgate.log")
+        super().__init__([BINARY, "serve", "--config", self.config_path], "creditgate listening ",
+                         env=clean_env(**(env or {})), stderr_path=self.log_path)
+        fields = dict(part.split("=", 1) for part in self.line.split()[2:])
+        self.proxy_addr = fields["proxy"]
+        self.admin_addr = fields["admin"]
+        self.proxy_port = int(self.proxy_addr.rsplit(":", 1)[1])
+        self.admin_port = int(self.admin_addr.rsplit(":", 1)[1])
+
+    def proxy_url(self, user, secret):
+        return f"http://{user}:{secret}@{self.proxy_addr}"
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def terminate(self, timeout=30):
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+
+def basic(user, secret):
+    return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+
+
+def raw_exchange(port, data, read_timeout=5.0, until_close=True):
+    """Sends bytes to the proxy and returns what came back (until close or timeout)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=read_timeout) as s:
+        s.sendall(data)
+        chunks = []
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                if not until_close and b"\r\n\r\n" in b"".join(chunks):
+                    break
+        except socket.timeout:
+            pass
+        return b"".join(chunks)
+
+
+class ProxyTestCase(unittest.TestCase):
+    """A test PKI, one TLS mock vendor for api.scraperapi.com, and helpers to start creditgate."""
+
+    VENDOR_HOST = "api.scraperapi.com"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="creditgate-e2e-")
+        cls.ca_dir = os.path.join(cls.tmp, "ca")
+        cls.ca_pem = pki.make_ca(cls.ca_dir)
+        cls.vendor_cert = pki.make_leaf(cls.ca_dir, "vendor", [cls.VENDOR_HOST, "api.crustdata.com"], ca_dir=cls.ca_dir)
+        cls.upstream = MockUpstream(*cls.vendor_cert)
+        cls.children = [cls.upstream]
+
+    @classmethod
+    def tearDownClass(cls):
+        for child in cls.children:
+            child.close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def base_config(self, **overrides):
+        config = {
+            "listen": "127.0.0.1:0",
+            "admin": {"listen": "127.0.0.1:0", "token": "test-admin-token"},
+            "state_dir": os.path.join(self.tmp, "var"),
+            "threads": 2,
+            "storage": {"kind": "memory"},
+            "log": {"level": "info"},
+            "tls": {"upstream_ca_file": self.ca_pem},
+            "vendors_dir": VENDORS_DIR,
+            "vendors": ["scraperapi", "crustdata"],
+            "resolve": {f"{self.VENDOR_HOST}:443": f"127.0.0.1:{self.upstream.port}",
+                        "api.crustdata.com:443": f"127.0.0.1:{self.upstream.port}"},
+            "clients": [{"id": "eu-1", "team": "growth", "secret": "s3cret-eu"},
+                        {"id": "us-1", "team": "research", "secret": "s3cret-us"}],
+        }
+        config.update(overrides)
+        return config
+
+    def start_proxy(self, config=None, env=None):
+        folder = tempfile.mkdtemp(dir=self.tmp)
+        proxy = Creditgate(folder, config or self.base_config(), env=env)
+        self.addCleanup(proxy.close)
+        return proxy
+
+
+def main():
+    unittest.main(verbosity=2)
