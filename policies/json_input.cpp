@@ -91,8 +91,11 @@ private:
 
     std::string current_path() const {
         std::string path;
-        for (const frame& f : frames_) {
-            if (f.node->is_array()) path = index_path(path, f.node->size());
+        for (std::size_t i = 0; i < frames_.size(); ++i) {
+            const frame& f = frames_[i];
+            // An outer array already holds the element being built; the innermost one not yet.
+            const bool innermost = i + 1 == frames_.size();
+            if (f.node->is_array()) path = index_path(path, f.node->size() - (innermost ? 0 : 1));
             else path = join_path(path, f.key);
         }
         return path;

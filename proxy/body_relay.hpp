@@ -6,6 +6,7 @@
 #include "proxy/http_head.hpp"
 #include "proxy/upstream_stream.hpp"
 
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 
@@ -49,6 +50,11 @@ asio::awaitable<relay_outcome> relay_body(In& in, beast::flat_buffer& in_buffer,
         tcp_layer(in).expires_after(read_timeout);
         auto [ec, ignored] = co_await http::async_read_some(in, in_buffer, parser, use_nothrow);
         if (ec == http::error::need_buffer) ec = {};
+        if (ec == asio::ssl::error::stream_truncated && parser.need_eof()) {
+            // A TLS peer that closed without close_notify: for a body delimited by the close
+            // itself, that is its end (a body of known length still detects truncation).
+            parser.put_eof(ec);
+        }
         if (ec) {
             outcome.read_error = ec;
             break;

@@ -214,7 +214,8 @@ private:
         if (co_await write_all(stream_, std::span(&reply, 1), seconds(limits.client_idle_s))) co_return;
         record.status = 200;
         record.outcome = "tunnel";
-        if (buffer_.size() > 0) {
+        const std::size_t early_bytes = buffer_.size();
+        if (early_bytes > 0) {
             const asio::const_buffer leftover = buffer_.data();
             if (co_await write_all(upstream, std::span(&leftover, 1), seconds(limits.upstream_idle_s))) co_return;
             buffer_.consume(buffer_.size());
@@ -223,7 +224,7 @@ private:
         upstream.expires_never();
         auto stats = co_await run_tunnel(beast::get_lowest_layer(stream_).socket(), upstream.socket(),
                                          seconds(limits.client_idle_s));
-        log_tunnel(record, stats.client_to_upstream, stats.upstream_to_client, stats.idle_timeout);
+        log_tunnel(record, early_bytes + stats.client_to_upstream, stats.upstream_to_client, stats.idle_timeout);
         record.keep_alive = false;
     }
 

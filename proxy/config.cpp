@@ -77,7 +77,7 @@ public:
 
     config_result run() {
         json doc = policies::parse_json_document(text_, env_, issues_);
-        if (!issues_.empty()) return finish();
+        if (doc.is_null()) return finish();  // a syntax error; an unset variable still lets us check the rest
         object_reader r(doc, "", issues_);
         if (!r.valid()) return finish();
 

@@ -32,6 +32,7 @@ bool valid_reg_name(std::string_view host) {
 // Parses "host", "host:port", "[v6]", "[v6]:port". default_port 0 = a port is required.
 std::optional<authority> parse_authority(std::string_view text, std::uint16_t default_port, bool& explicit_port) {
     std::string_view host, port;
+    bool has_port_separator = false;
     authority out;
     if (!text.empty() && text.front() == '[') {
         const auto close = text.find(']');
@@ -40,6 +41,7 @@ std::optional<authority> parse_authority(std::string_view text, std::uint16_t de
         const std::string_view rest = text.substr(close + 1);
         if (!rest.empty()) {
             if (rest.front() != ':') return std::nullopt;
+            has_port_separator = true;
             port = rest.substr(1);
         }
         boost::system::error_code ec;
@@ -50,13 +52,17 @@ std::optional<authority> parse_authority(std::string_view text, std::uint16_t de
     } else {
         const auto colon = text.find(':');
         host = text.substr(0, colon);
-        if (colon != std::string_view::npos) port = text.substr(colon + 1);
+        if (colon != std::string_view::npos) {
+            has_port_separator = true;
+            port = text.substr(colon + 1);
+        }
         if (!valid_reg_name(host)) return std::nullopt;
         out.host = policies::normalize_host(host);
         boost::system::error_code ec;
         boost::asio::ip::make_address_v4(out.host, ec);
         out.is_ip_literal = !ec;
     }
+    if (has_port_separator && port.empty()) return std::nullopt;  // "host:" is malformed
     explicit_port = !port.empty();
     if (port.empty()) {
         if (default_port == 0) return std::nullopt;

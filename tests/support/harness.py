@@ -62,6 +62,8 @@ class Process:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+        if self.proc.stdout:
+            self.proc.stdout.close()
 
     def close(self):
         self.kill()

@@ -8,6 +8,7 @@ Routes (any host):
   /slow?ms=M       answers after M milliseconds
   /close           no length: the body ends when the connection closes
   /status?code=C   an empty answer with that status
+  /__count         how many requests this server has handled (this one excluded)
 Prints "listening PORT" on stdout once bound (port 0 picks a free one).
 """
 
@@ -56,6 +57,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def _handle(self):
         url = urlsplit(self.path)
+        if url.path == "/__count":
+            self._send(200, json.dumps({"requests": self.server.handled}).encode())
+            return
+        with self.server.lock:
+            self.server.handled += 1
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         body = self._body()
         if url.path == "/bytes":
@@ -108,6 +114,7 @@ class Handler(BaseHTTPRequestHandler):
             "headers": {k.lower(): v for k, v in self.headers.items()},
             "body_length": len(body),
             "body_sha256": hashlib.sha256(body).hexdigest(),
+            "peer_port": self.client_address[1],
         }
         self._send(200, json.dumps(answer).encode())
 
@@ -117,6 +124,8 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    handled = 0
+    lock = threading.Lock()
 
 
 def main():

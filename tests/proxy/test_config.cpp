@@ -1,0 +1,132 @@
+#include "proxy/config.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+using namespace creditgate;
+using namespace creditgate::proxy;
+
+namespace {
+
+const std::string source_dir = CREDITGATE_SOURCE_DIR;
+const std::string vendors_dir = source_dir + "/config/vendors";
+
+policies::env_lookup env_of(std::map<std::string, std::string> vars) {
+    return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
+        auto it = vars.find(std::string(name));
+        if (it == vars.end()) return std::nullopt;
+        return it->second;
+    };
+}
+
+// A minimal valid config with `extra` members spliced in (JSON text, leading comma included).
+std::string config_text(const std::string& extra) {
+    return R"({
+        "listen": "127.0.0.1:0",
+        "admin": {"listen": "127.0.0.1:0", "token": "t"},
+        "vendors_dir": ")" + vendors_dir + R"(",
+        "vendors": ["scraperapi", "neuji", {"use": "crustdata", "hosts": ["crust.internal"], "upstream_tls": "never"}],
+        "clients": [{"id": "eu-1", "team": "growth", "secret": "s"}])" + extra + "}";
+}
+
+config_result parse(const std::string& text, std::map<std::string, std::string> env = {}) {
+    return parse_config(text, "/etc/creditgate/cg.json", env_of(std::move(env)));
+}
+
+bool has_issue(const config_result& r, const std::string& path, const std::string& fragment = "") {
+    for (const auto& i : r.issues.items())
+        if (i.path == path && i.message.find(fragment) != std::string::npos) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("the example config validates", "[config]") {
+    auto r = load_config(source_dir + "/config/creditgate.example.json", env_of({}));
+    for (const auto& line : r.issues.formatted()) UNSCOPED_INFO(line);
+    REQUIRE(r.value);
+    CHECK(r.value->vendors.size() == 5);
+    CHECK(r.value->admin_token == "dev-token");
+}
+
+TEST_CASE("a minimal config and its derived values", "[config]") {
+    auto r = parse(config_text(R"(, "state_dir": "state", "passthrough": ["PyPI.org."],
+                                   "resolve": {"API.ScraperAPI.com:443": "127.0.0.1:18443"})"));
+    for (const auto& line : r.issues.formatted()) UNSCOPED_INFO(line);
+    REQUIRE(r.value);
+    const config& c = *r.value;
+    CHECK(c.state_dir == "/etc/creditgate/state");
+    CHECK(c.tls.ca_dir == "/etc/creditgate/state/ca");
+    CHECK(c.passthrough == std::vector<std::string>{"pypi.org"});
+    REQUIRE(c.resolve.count("api.scraperapi.com:443"));
+    CHECK(c.resolve.at("api.scraperapi.com:443").port == 18443);
+    const auto* crust = c.find_vendor("crustdata");
+    REQUIRE(crust);
+    CHECK(crust->hosts == std::vector<std::string>{"crust.internal"});  // `use` replaces the list
+    CHECK(crust->upstream_tls == policies::upstream_tls_mode::never);
+}
+
+TEST_CASE("every config error names its JSON path", "[config]") {
+    struct row { const char* extra; const char* path; const char* fragment; };
+    const row rows[] = {
+        {R"(, "colour": "blue")", "colour", "unknown key"},
+        {R"(, "threads": -1)", "threads", "between"},
+        {R"(, "storage": {"kind": "postgres"})", "storage.kind", "planned"},
+        {R"(, "storage": {"kind": "sqlite", "flush": 1})", "storage.flush", "unknown key"},
+        {R"(, "log": {"format": "xml"})", "log.format", ""},
+        {R"(, "limits": {"header_bytes": 10})", "limits.header_bytes", "between"},
+        {R"(, "tls": {"upstream_ca_file": "/nonexistent/ca.pem"})", "tls.upstream_ca_file", "cannot read"},
+        {R"(, "resolve": {"nohost": "127.0.0.1:1"})", "resolve.nohost", "HOST:PORT"},
+        {R"(, "resolve": {"a.com:443": "127.0.0.1"})", "resolve.a.com:443", "ADDRESS:PORT"},
+        {R"(, "accounts": [{"id": "x", "vendor": "nope"}])", "accounts[0].vendor", "unknown vendor \"nope\""},
+        {R"(, "accounts": [{"id": "unregistered", "vendor": "neuji"}])", "accounts[0].id", "reserved"},
+        {R"(, "accounts": [{"id": "a", "vendor": "neuji", "api_key": "k", "inject": true},
+                           {"id": "b", "vendor": "neuji", "api_key": "k2", "inject": true}])", "accounts[1].inject", "already"},
+        {R"(, "budgets": [{"id": "b", "vendor": "nope", "limit": 5}])", "budgets[0].vendor", "unknown vendor \"nope\""},
+        {R"(, "budgets": [{"id": "b", "vendor": "neuji", "limit": 5, "scope": {"client": "ghost"}}])", "budgets[0].scope.client", "ghost"},
+        {R"(, "budgets": [{"id": "b", "vendor": "neuji", "limit": 5, "scope": {"team": "nobody"}}])", "budgets[0].scope.team", "nobody"},
+        {R"(, "budgets": [{"id": "b", "vendor": "*", "unit": "usd", "limit": 5}])", "budgets[0].vendor", "usd_per_unit"},
+        {R"(, "budgets": [{"id": "b", "vendor": "neuji", "limit": 5}, {"id": "b", "vendor": "neuji", "limit": 6}])", "budgets[1].id", "twice"},
+        {R"(, "unregistered_keys": "maybe")", "unregistered_keys", ""},
+        {R"(, "passthrough": ["bad host"])", "passthrough[0]", ""},
+        {R"(, "allow_private_destinations": "yes")", "allow_private_destinations", "true or false"},
+    };
+    for (const auto& r : rows) {
+        INFO(r.extra);
+        auto result = parse(config_text(r.extra));
+        for (const auto& line : result.issues.formatted()) UNSCOPED_INFO(line);
+        CHECK_FALSE(result.value);
+        CHECK(has_issue(result, r.path, r.fragment));
+    }
+}
+
+TEST_CASE("top-level mistakes", "[config]") {
+    CHECK(has_issue(parse(R"({"admin": {"token": ""}})"), "admin.token", "must not be empty"));
+    CHECK(has_issue(parse(R"({})"), "admin.token", "required"));
+    CHECK(has_issue(parse(R"({"admin": {"token": "t"}, "listen": "8080"})"), "listen", "HOST:PORT"));
+    CHECK(has_issue(parse(R"({"admin": {"token": "t"}, "vendors": ["nosuchvendor"], "vendors_dir": ")" + vendors_dir + R"("})"),
+                    "vendors[0]", "unknown vendor \"nosuchvendor\""));
+    CHECK(has_issue(parse(R"({"admin": {"token": "${ADMIN_TOKEN}"}})"), "admin.token", "ADMIN_TOKEN"));
+    auto with_env = parse(R"({"admin": {"token": "${ADMIN_TOKEN}"}})", {{"ADMIN_TOKEN", "from-env"}});
+    REQUIRE(with_env.value);
+    CHECK(with_env.value->admin_token == "from-env");
+    // All errors at once, not just the first.
+    auto many = parse(R"({"admin": {"token": ""}, "threads": "x", "colour": 1})");
+    CHECK(many.issues.items().size() >= 3);
+}
+
+TEST_CASE("a profile's errors name the profile file", "[config]") {
+    const auto dir = std::filesystem::temp_directory_path() / "creditgate-config-test";
+    std::filesystem::create_directories(dir);
+    const auto profile = dir / "acme.json";
+    std::ofstream(profile) << R"({"name": "acme", "hosts": ["api.acme.test"], "upstream_tls": "sometimes", "colour": 1})";
+    auto r = parse_config(R"({"admin": {"token": "t"}, "vendors": [{"file": "acme.json"}]})", (dir / "cg.json").string(), env_of({}));
+    CHECK_FALSE(r.value);
+    bool named = false;
+    for (const auto& i : r.issues.items()) named = named || (i.file == profile.string() && i.path == "upstream_tls");
+    CHECK(named);
+    std::filesystem::remove_all(dir);
+}
