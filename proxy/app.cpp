@@ -117,7 +117,7 @@ int app::run() {
 
     asio::co_spawn(main_io, accept_loop(), log_exception);
     asio::co_spawn(main_io, run_admin_server(*admin_acceptor_, *admin_), log_exception);
-    for (auto& w : workers_) w->start_pool_pruning();
+    for (auto& w : workers_) w->start_housekeeping();
 
     const auto proxy_ep = proxy_acceptor_->local_endpoint();
     const auto admin_ep = admin_acceptor_->local_endpoint();
@@ -133,8 +133,8 @@ int app::run() {
     std::vector<std::thread> pool;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
     for (auto& w : workers_) guards.push_back(asio::make_work_guard(w->io()));
-    for (std::size_t i = 1; i < workers_.size(); ++i) pool.emplace_back([&w = *workers_[i]] { w.io().run(); });
-    main_io.run();
+    for (std::size_t i = 1; i < workers_.size(); ++i) pool.emplace_back([&w = *workers_[i]] { w.run(); });
+    workers_[0]->run();
     for (auto& t : pool) t.join();
     spdlog::info("stopped");
     spdlog::default_logger()->flush();

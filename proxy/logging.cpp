@@ -6,13 +6,19 @@
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace creditgate::proxy {
 namespace {
 
 std::atomic<bool> json_lines{false};
-std::shared_ptr<spdlog::logger> access_logger;
+std::atomic<bool> access_enabled{true};
+std::atomic<int> access_fd{STDERR_FILENO};
 
 void append_json_string(spdlog::memory_buf_t& dest, std::string_view text) {
     const std::string quoted = nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -71,11 +77,9 @@ void install(std::vector<spdlog::sink_ptr> sinks, spdlog::level::level_enum leve
     auto main_logger = std::make_shared<spdlog::logger>("creditgate", sinks.begin(), sinks.end());
     main_logger->set_level(level);
     main_logger->flush_on(spdlog::level::warn);
-    auto access = std::make_shared<spdlog::logger>("access", sinks.begin(), sinks.end());
-    access->set_level(level);
     spdlog::set_default_logger(main_logger);
-    std::atomic_store(&access_logger, access);
     json_lines = json;
+    access_enabled = level <= spdlog::level::info;
 }
 
 }  // namespace
@@ -95,6 +99,12 @@ bool setup_logging(const log_config& cfg, std::string& error) {
         }
         // A file is written in blocks; push them out at least every second.
         spdlog::flush_every(std::chrono::seconds(1));
+        const int fd = ::open(cfg.file->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            error = "cannot open log file " + *cfg.file + ": " + std::strerror(errno);
+            return false;
+        }
+        access_fd = fd;  // kept open for the life of the process
     } else {
         sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
     }
@@ -102,24 +112,149 @@ bool setup_logging(const log_config& cfg, std::string& error) {
     return true;
 }
 
+namespace {
+
+// Access lines are formatted by hand into a buffer of the worker's own thread and written
+// out in blocks: no lock and no formatter per request (they cost ~10% of the CPU the
+// proxy spends on a small request). Lines are whole in every write, so several threads
+// appending to one file or stderr never interleave within a line.
+struct access_buffer {
+    std::string text;
+    ~access_buffer() { flush(); }
+    void flush() {
+        if (text.empty()) return;
+        const int fd = access_fd.load(std::memory_order_relaxed);
+        std::size_t done = 0;
+        while (done < text.size()) {
+            const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;  // a full disk must not stop the proxy; the ledger is the record
+            done += static_cast<std::size_t>(n);
+        }
+        text.clear();
+    }
+};
+thread_local access_buffer access_lines;
+constexpr std::size_t access_flush_bytes = 8 * 1024;
+
+void append_json_escaped(std::string& out, std::string_view s) {
+    out += '"';
+    for (char c : s) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                    out += buf;
+                } else {
+                    out += c;
+                }
+        }
+    }
+    out += '"';
+}
+
+// Decimal digits without printf: this runs once per request.
+void append_uint(std::string& out, std::uint64_t value, int min_digits = 1) {
+    char buf[24];
+    char* p = buf + sizeof buf;
+    do {
+        *--p = static_cast<char>('0' + value % 10);
+        value /= 10;
+        --min_digits;
+    } while (value != 0 || min_digits > 0);
+    out.append(p, static_cast<std::size_t>(buf + sizeof buf - p));
+}
+
+void append_utc_now(std::string& out) {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now);
+    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now - secs).count();
+    // The date part changes once a second: format it then, not per line.
+    thread_local std::time_t cached_second = -1;
+    thread_local char cached[24];
+    const std::time_t t = secs.count();
+    if (t != cached_second) {
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+        cached_second = t;
+    }
+    out += cached;
+    out += '.';
+    append_uint(out, static_cast<std::uint64_t>(millis), 3);
+    out += 'Z';
+}
+
+void append_millis(std::string& out, std::chrono::steady_clock::duration elapsed) {
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
+    append_uint(out, static_cast<std::uint64_t>(micros / 1000));
+    out += '.';
+    append_uint(out, static_cast<std::uint64_t>(micros % 1000), 3);
+}
+
+}  // namespace
+
 void log_access(const exchange_record& r) {
-    auto logger = std::atomic_load(&access_logger);
-    if (!logger || !logger->should_log(spdlog::level::info)) return;
+    if (!access_enabled.load(std::memory_order_relaxed)) return;
     const std::string_view client = r.client ? std::string_view(r.client->id) : std::string_view{};
     const std::string_view team = r.client ? std::string_view(r.client->team) : std::string_view{};
+    const auto elapsed = std::chrono::steady_clock::now() - r.started;
+    std::string& out = access_lines.text;
     if (json_lines) {
-        nlohmann::json j{{"id", r.request_id},     {"client", client},       {"team", team},
-                         {"method", r.method},      {"host", r.host},         {"path", r.path},
-                         {"status", r.status},      {"bytes", r.bytes_sent},  {"ms", elapsed_ms(r)},
-                         {"outcome", r.outcome}};
-        std::string members = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-        logger->info(std::string_view(members).substr(1, members.size() - 2));
+        out += "{\"ts\":\"";
+        append_utc_now(out);
+        out += "\",\"level\":\"info\",\"logger\":\"access\",\"id\":";
+        append_json_escaped(out, r.request_id);
+        out += ",\"client\":";
+        append_json_escaped(out, client);
+        out += ",\"team\":";
+        append_json_escaped(out, team);
+        out += ",\"method\":";
+        append_json_escaped(out, r.method);
+        out += ",\"host\":";
+        append_json_escaped(out, r.host);
+        out += ",\"path\":";
+        append_json_escaped(out, r.path);
+        out += ",\"status\":";
+        append_uint(out, r.status);
+        out += ",\"bytes\":";
+        append_uint(out, r.bytes_sent);
+        out += ",\"ms\":";
+        append_millis(out, elapsed);
+        out += ",\"outcome\":";
+        append_json_escaped(out, r.outcome);
+        out += "}\n";
     } else {
-        logger->info("id={} client={} team={} method={} host={} path={} status={} bytes={} ms={:.2f} outcome={}",
-                     r.request_id, or_dash(client), or_dash(team), or_dash(r.method), or_dash(r.host), or_dash(r.path),
-                     r.status, r.bytes_sent, elapsed_ms(r), or_dash(r.outcome));
+        append_utc_now(out);
+        out += " info access: id=";
+        out += r.request_id;
+        out += " client=";
+        out += or_dash(client);
+        out += " team=";
+        out += or_dash(team);
+        out += " method=";
+        out += or_dash(r.method);
+        out += " host=";
+        out += or_dash(r.host);
+        out += " path=";
+        out += or_dash(r.path);
+        out += " status=";
+        append_uint(out, r.status);
+        out += " bytes=";
+        append_uint(out, r.bytes_sent);
+        out += " ms=";
+        append_millis(out, elapsed);
+        out += " outcome=";
+        out += or_dash(r.outcome);
+        out += '\n';
     }
+    if (out.size() >= access_flush_bytes) access_lines.flush();
 }
+
+void flush_access_log() { access_lines.flush(); }
 
 void log_tunnel(const exchange_record& r, std::uint64_t up, std::uint64_t down, bool idle_timeout) {
     spdlog::info("tunnel id={} client={} host={} up={} down={} ms={:.0f}{}", r.request_id,

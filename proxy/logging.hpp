@@ -19,7 +19,10 @@ bool setup_logging(const log_config& cfg, std::string& error);
 // Before the config is read: plain text to stderr.
 void setup_bootstrap_logging();
 
+// Buffered per thread; written out in blocks. Each worker calls flush_access_log()
+// periodically and when it stops.
 void log_access(const exchange_record& record);
+void flush_access_log();
 
 // Tunnels are logged once, when they end.
 void log_tunnel(const exchange_record& record, std::uint64_t bytes_up, std::uint64_t bytes_down, bool idle_timeout);

@@ -58,9 +58,12 @@ std::optional<authority> parse_authority(std::string_view text, std::uint16_t de
         }
         if (!valid_reg_name(host)) return std::nullopt;
         out.host = policies::normalize_host(host);
-        boost::system::error_code ec;
-        boost::asio::ip::make_address_v4(out.host, ec);
-        out.is_ip_literal = !ec;
+        // Only a name that is all digits and dots can be an IPv4 literal; skip the parse otherwise.
+        if (out.host.find_first_not_of("0123456789.") == std::string::npos) {
+            boost::system::error_code ec;
+            boost::asio::ip::make_address_v4(out.host, ec);
+            out.is_ip_literal = !ec;
+        }
     }
     if (has_port_separator && port.empty()) return std::nullopt;  // "host:" is malformed
     explicit_port = !port.empty();

@@ -13,7 +13,10 @@
 namespace creditgate::proxy {
 
 struct upstream_connection {
-    explicit upstream_connection(asio::io_context& ioc) : stream(ioc) {}
+    // Pre-sized: Beast otherwise reads 512 bytes at a time, which costs a recvmsg and a
+    // client write per piece of a small answer.
+    static constexpr std::size_t read_buffer_bytes = 16 * 1024;
+    explicit upstream_connection(asio::io_context& ioc) : stream(ioc) { buffer.reserve(read_buffer_bytes); }
 
     upstream_stream stream;
     beast::flat_buffer buffer;  // read buffer; empty between complete messages
@@ -40,7 +43,7 @@ public:
     std::size_t idle_count() const;
 
 private:
-    static bool looks_alive(upstream_connection& connection);
+    static bool looks_alive(upstream_connection& connection, std::chrono::steady_clock::time_point now);
 
     std::size_t max_idle_per_key_;
     std::chrono::seconds idle_limit_;

@@ -1,5 +1,7 @@
 #include "proxy/worker.hpp"
 
+#include "proxy/logging.hpp"
+
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -27,16 +29,22 @@ std::string worker::next_request_id() {
     return id;
 }
 
-void worker::start_pool_pruning() {
-    prune_timer_ = std::make_unique<asio::steady_timer>(io_);
+void worker::start_housekeeping() {
+    housekeeping_timer_ = std::make_unique<asio::steady_timer>(io_);
     asio::co_spawn(io_, [this]() -> asio::awaitable<void> {
-        for (;;) {
-            prune_timer_->expires_after(std::chrono::seconds(5));
-            auto [ec] = co_await prune_timer_->async_wait(use_nothrow);
+        for (unsigned tick = 1;; ++tick) {
+            housekeeping_timer_->expires_after(std::chrono::milliseconds(100));
+            auto [ec] = co_await housekeeping_timer_->async_wait(use_nothrow);
             if (ec) co_return;  // cancelled at shutdown
-            pool_.prune();
+            flush_access_log();
+            if (tick % 50 == 0) pool_.prune();
         }
     }, asio::detached);
+}
+
+void worker::run() {
+    io_.run();
+    flush_access_log();  // this thread's buffered access lines
 }
 
 }  // namespace creditgate::proxy

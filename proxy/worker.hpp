@@ -50,16 +50,21 @@ public:
     void replace_runtime(std::shared_ptr<const runtime> rt) { runtime_ = std::move(rt); }
 
     std::string next_request_id();
-    void start_pool_pruning();
+    // Every 100 ms: write out buffered access lines; every 5 s: close stale pooled connections.
+    void start_housekeeping();
+    // Runs the event loop on the calling thread until stopped.
+    void run();
 
 private:
     unsigned index_;
-    asio::io_context io_{1};  // one thread: Asio may skip its internal locking
+    // One thread runs this context and every socket on it, so the reactor's per-descriptor
+    // locks are pure cost; posting and registration (other threads hand us sockets) stay locked.
+    asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     std::shared_ptr<const runtime> runtime_;
     server_state& state_;
     upstream_pool pool_;
     std::uint64_t next_id_ = 0;
-    std::unique_ptr<asio::steady_timer> prune_timer_;
+    std::unique_ptr<asio::steady_timer> housekeeping_timer_;
 };
 
 }  // namespace creditgate::proxy

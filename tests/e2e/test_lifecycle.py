@@ -111,6 +111,7 @@ class Lifecycle(harness.ProxyTestCase):
         self.assertEqual(r.status_code, 400)
         self.assertTrue(any("colour: unknown key" in e for e in r.json()["error"]["errors"]))
         self.assertEqual(requests.get(f"{VENDOR}/echo", proxies=rotated, timeout=10).status_code, 200)
+        proxy.wait_for_log("status=407")
         self.assertNotIn("rotated", proxy.log())
 
     def test_json_log_lines(self):

@@ -164,6 +164,7 @@ class Refusals(harness.ProxyTestCase):
         self.assertEqual(r.status_code, 401)
         r = requests.post(f"{base}/api/v1/reload", headers={"Authorization": "Bearer test-admin-token"}, timeout=5)
         self.assertEqual(r.status_code, 200, r.text)
+        self.proxy.wait_for_log("reloaded")
         self.assertNotIn("test-admin-token", self.proxy.log())
 
 

@@ -104,6 +104,15 @@ class Creditgate(Process):
         with open(self.log_path, "rb") as f:
             return f.read().decode(errors="replace")
 
+    def wait_for_log(self, text, timeout=5.0):
+        """Access lines are written in blocks (at most 100 ms late): wait for one to appear."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never appeared in the log:\n{self.log()}")
+            time.sleep(0.02)
+        return self.log()
+
     def terminate(self, timeout=30):
         self.proc.send_signal(signal.SIGTERM)
         return self.proc.wait(timeout)
