@@ -2,6 +2,7 @@
 // period: how a budget's window is described in config (none, day, week, month, or an
 // anchored billing cycle). Windows are half-open [start, end) in UTC.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,5 +30,24 @@ struct period_spec {
 
 std::optional<period_unit> parse_period_unit(std::string_view text);
 std::string_view to_string(period_unit unit);
+
+// Time as the ledger counts it: seconds since the Unix epoch, UTC.
+using unix_seconds = std::int64_t;
+
+std::int64_t days_from_civil(const civil_date& date);  // days since 1970-01-01
+civil_date civil_from_days(std::int64_t days);
+
+// One budget window, half-open [start, end). `end` is INT64_MAX for `none`.
+struct period_window {
+    unix_seconds start = 0;
+    unix_seconds end = INT64_MAX;
+    auto operator<=>(const period_window&) const = default;
+};
+
+// The window that contains `t`. Anchored monthly cycles fall on the anchor's day, or on the
+// month's last day when it is shorter (an anchor on the 31st runs 30 Apr → 31 May → 30 Jun).
+period_window window_at(const period_spec& spec, unix_seconds t);
+
+std::string format_utc(unix_seconds t);  // 2026-11-22T00:00:00Z
 
 }  // namespace creditgate::policies

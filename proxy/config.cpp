@@ -344,7 +344,10 @@ private:
         if (auto price = r.amount("usd_per_unit")) profile.usd_per_unit = price;
         if (const json* balance = r.get("balance")) {
             object_reader b(*balance, r.path_of("balance"), issues_);
-            if (auto host = b.string("host")) profile.raw["balance"]["host"] = *host;
+            if (auto host = b.string("host")) {
+                if (profile.balance) profile.balance->host = *host;
+                else b.error("host", "vendor \"" + profile.name + "\" has no balance endpoint to move");
+            }
             b.finish();
         }
     }

@@ -1,0 +1,573 @@
+#include "policies/ledger.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+namespace creditgate::policies {
+namespace {
+
+constexpr std::int64_t micro = 1'000'000;  // rate tokens are counted in millionths
+constexpr steady_nanos nanos_per_second = 1'000'000'000;
+
+std::int64_t ceil_seconds(steady_nanos ns) { return std::max<std::int64_t>(1, (ns + nanos_per_second - 1) / nanos_per_second); }
+
+}  // namespace
+
+// ---- state -------------------------------------------------------------------------------
+
+struct ledger::budget_state {
+    const budget_def* def;
+    std::string unit;
+    period_window window;
+    money used, frozen, drift;         // credits and money: this window only
+    std::int64_t in_flight = 0;        // concurrency
+    std::int64_t tokens = 0;           // rate, in millionths of a token
+    steady_nanos refilled_at = 0;
+    std::uint64_t would_block = 0;
+    std::size_t queued = 0;            // waiters that claim this budget
+
+    bool metered() const { return def->kind == budget_kind::credits || def->kind == budget_kind::money; }
+    money limit() const {
+        switch (def->kind) {
+            case budget_kind::concurrency: return money::units(def->max_concurrent);
+            case budget_kind::rate: return money::units(def->rate.tokens);
+            default: return def->limit;
+        }
+    }
+};
+
+struct ledger::account_state {
+    account_def def;
+    std::optional<money> reading;
+    balance_source source = balance_source::none;
+    std::optional<unix_seconds> updated_at;
+    money frozen, settled_since_reading, drift;
+    bool exhausted = false;
+    std::int64_t in_flight = 0;
+    std::optional<std::string> poll_error;
+
+    std::optional<money> remaining() const {
+        if (!reading) return std::nullopt;
+        return *reading - frozen - settled_since_reading;
+    }
+};
+
+struct ledger::held_claim {
+    std::size_t budget;
+    money amount;
+    std::optional<money> usd_per_unit;
+    unix_seconds window_start;
+};
+
+struct ledger::held_call {
+    std::vector<held_claim> claims;
+    std::optional<std::size_t> account;
+    money account_amount;
+    call_labels labels;
+    steady_nanos admitted_at;
+};
+
+struct ledger::waiter {
+    std::uint64_t ticket;
+    admission_request request;
+    std::function<void(admission)> on_admitted;
+};
+
+struct ledger::check {
+    verdict result = verdict::fits;
+    std::optional<refusal_detail> refusal;   // refuse, or the reason to wait
+    std::vector<std::size_t> short_budgets;  // wait: the queue budgets that are short
+    std::vector<std::size_t> shadow_short;   // shadow budgets this call would have been refused by
+    std::int64_t queue_timeout_ms = 0;
+};
+
+ledger_clock ledger_clock::system() {
+    return {[] {
+                return static_cast<unix_seconds>(std::chrono::duration_cast<std::chrono::seconds>(
+                                                     std::chrono::system_clock::now().time_since_epoch())
+                                                     .count());
+            },
+            [] {
+                return static_cast<steady_nanos>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                     std::chrono::steady_clock::now().time_since_epoch())
+                                                     .count());
+            }};
+}
+
+std::string_view to_string(refusal_kind kind) {
+    switch (kind) {
+        case refusal_kind::budget_exhausted: return "budget_exhausted";
+        case refusal_kind::upstream_credits_exhausted: return "upstream_credits_exhausted";
+        case refusal_kind::concurrency_limit: return "concurrency_limit";
+        case refusal_kind::rate_limited: return "rate_limited";
+        case refusal_kind::queue_timeout: return "queue_timeout";
+        case refusal_kind::queue_full: return "queue_full";
+    }
+    return "budget_exhausted";
+}
+
+std::string_view to_string(balance_source source) {
+    switch (source) {
+        case balance_source::none: return "none";
+        case balance_source::header: return "header";
+        case balance_source::poll: return "poll";
+    }
+    return "none";
+}
+
+// ---- reservation -------------------------------------------------------------------------
+
+reservation& reservation::operator=(reservation&& other) noexcept {
+    if (this != &other) {
+        release();
+        ledger_ = other.ledger_;
+        id_ = other.id_;
+        other.ledger_ = nullptr;
+    }
+    return *this;
+}
+
+void reservation::commit(money actual) {
+    if (!ledger_) return;
+    ledger* owner = std::exchange(ledger_, nullptr);
+    owner->settle(id_, actual);
+}
+
+void reservation::release() {
+    if (!ledger_) return;
+    ledger* owner = std::exchange(ledger_, nullptr);
+    owner->settle(id_, std::nullopt);
+}
+
+// ---- ledger ------------------------------------------------------------------------------
+
+ledger::ledger(std::vector<budget_def> budgets, std::vector<std::string> units, std::vector<account_def> accounts,
+               std::size_t max_queue, ledger_clock clock)
+    : defs_(std::move(budgets)), max_queue_(max_queue), clock_(std::move(clock)) {
+    const unix_seconds now = clock_.wall();
+    const steady_nanos steady = clock_.steady();
+    budgets_.reserve(defs_.size());
+    for (std::size_t i = 0; i < defs_.size(); ++i) {
+        budget_state b;
+        b.def = &defs_[i];
+        b.unit = i < units.size() ? units[i] : std::string();
+        b.window = window_at(defs_[i].period, now);
+        b.tokens = defs_[i].rate.tokens * micro;  // a bucket starts full
+        b.refilled_at = steady;
+        budgets_.push_back(std::move(b));
+    }
+    for (auto& a : accounts) {
+        account_state state;
+        state.def = std::move(a);
+        accounts_.push_back(std::move(state));
+    }
+}
+
+ledger::~ledger() = default;
+
+void ledger::roll(budget_state& b, unix_seconds now) {
+    if (now < b.window.end) return;
+    // A call belongs to the window it was admitted in: the new window starts empty.
+    b.window = window_at(b.def->period, now);
+    b.used = b.frozen = b.drift = money{};
+}
+
+void ledger::refill(budget_state& b, steady_nanos now) {
+    if (b.def->kind != budget_kind::rate) return;
+    const steady_nanos elapsed = now - b.refilled_at;
+    if (elapsed <= 0) return;
+    const std::int64_t capacity = b.def->rate.tokens * micro;
+    // tokens/second = N / per_seconds; in millionths per nanosecond, kept exact in 128 bits.
+    const __int128 gained = static_cast<__int128>(elapsed) * b.def->rate.tokens * micro /
+                            (static_cast<__int128>(b.def->rate.per_seconds) * nanos_per_second);
+    if (gained <= 0) return;  // keep refilled_at: the fraction accrues until a whole millionth
+    const __int128 total = b.tokens + gained;
+    b.tokens = total >= capacity ? capacity : static_cast<std::int64_t>(total);
+    b.refilled_at = now;
+}
+
+refusal_detail ledger::describe(const budget_state& b, const claim& c, refusal_kind kind) const {
+    refusal_detail r;
+    r.kind = kind;
+    r.budget = b.def->id;
+    r.unit = b.unit;
+    r.limit = b.limit();
+    switch (b.def->kind) {
+        case budget_kind::credits:
+        case budget_kind::money:
+            r.used = b.used;
+            r.frozen = b.frozen;
+            r.remaining = b.def->limit - b.used - b.frozen;
+            r.cost = c.amount;
+            r.message = "budget " + b.def->id + " has " + r.remaining.to_string() + " of " + r.limit.to_string() + " " +
+                        b.unit + " left; this call needs " + c.amount.to_string();
+            break;
+        case budget_kind::concurrency:
+            r.frozen = money::units(b.in_flight);
+            r.remaining = money::units(b.def->max_concurrent - b.in_flight);
+            r.cost = money::units(1);
+            r.message = "budget " + b.def->id + " allows " + std::to_string(b.def->max_concurrent) + " calls at once";
+            r.retry_after_s = 1;
+            break;
+        case budget_kind::rate: {
+            r.remaining = money::units(b.tokens / micro);
+            r.cost = money::units(1);
+            // Time until one whole token: (1 - fraction) / rate.
+            const std::int64_t missing = micro - b.tokens;
+            const steady_nanos wait = static_cast<steady_nanos>(
+                static_cast<__int128>(missing) * b.def->rate.per_seconds * nanos_per_second / (b.def->rate.tokens * micro));
+            r.retry_after_s = ceil_seconds(wait);
+            r.message = "budget " + b.def->id + " allows " + std::to_string(b.def->rate.tokens) + " calls per " +
+                        std::to_string(b.def->rate.per_seconds) + " s";
+            break;
+        }
+    }
+    return r;
+}
+
+ledger::check ledger::evaluate(const admission_request& request, bool queued_already) {
+    const unix_seconds now = clock_.wall();
+    const steady_nanos steady = clock_.steady();
+    check out;
+    std::optional<refusal_detail> first_wait;
+    for (const claim& c : request.claims) {
+        budget_state& b = budgets_[c.budget];
+        roll(b, now);
+        refill(b, steady);
+        const bool queue = b.def->on_exceed == exceed_action::queue && b.def->mode == budget_mode::enforce;
+        bool fits = false;
+        switch (b.def->kind) {
+            case budget_kind::credits:
+            case budget_kind::money: fits = b.used + b.frozen + c.amount <= b.def->limit; break;
+            case budget_kind::concurrency: fits = b.in_flight < b.def->max_concurrent; break;
+            case budget_kind::rate: fits = b.tokens >= micro; break;
+        }
+        // FIFO per budget: a newcomer does not pass calls already waiting for this budget.
+        if (fits && queue && !queued_already && b.queued > 0) fits = false;
+        if (fits) continue;
+        if (b.def->mode == budget_mode::shadow) {
+            out.shadow_short.push_back(c.budget);
+            continue;
+        }
+        const refusal_kind kind = b.def->kind == budget_kind::concurrency ? refusal_kind::concurrency_limit
+                                  : b.def->kind == budget_kind::rate      ? refusal_kind::rate_limited
+                                                                          : refusal_kind::budget_exhausted;
+        refusal_detail detail = describe(b, c, kind);
+        bool helps = false;
+        if (queue) {
+            const std::int64_t timeout_s = (b.def->queue_timeout_ms + 999) / 1000;
+            switch (b.def->kind) {
+                case budget_kind::credits:
+                case budget_kind::money:
+                    // Releases can help only if what is committed leaves room; else only a new period.
+                    helps = c.amount <= b.def->limit &&
+                            ((b.used + c.amount <= b.def->limit && (b.frozen.micros() > 0 || b.queued > 0)) ||
+                             (b.window.end != INT64_MAX && b.window.end - now <= timeout_s));
+                    break;
+                case budget_kind::concurrency: helps = true; break;
+                case budget_kind::rate: helps = detail.retry_after_s.value_or(1) <= timeout_s; break;
+            }
+        }
+        if (b.metered()) {
+            // Where waiting helps, say when: a release (soon) or the next window.
+            if (b.used + c.amount <= b.def->limit && b.frozen.micros() > 0) detail.retry_after_s = 1;
+            else if (b.window.end != INT64_MAX && c.amount <= b.def->limit) detail.retry_after_s = std::max<std::int64_t>(1, b.window.end - now);
+        }
+        if (!helps) {
+            out.result = verdict::refuse;
+            out.refusal = std::move(detail);
+            return out;
+        }
+        out.short_budgets.push_back(c.budget);
+        out.queue_timeout_ms = out.queue_timeout_ms == 0 ? b.def->queue_timeout_ms
+                                                         : std::min(out.queue_timeout_ms, b.def->queue_timeout_ms);
+        if (!first_wait) first_wait = std::move(detail);
+    }
+    if (request.account) {
+        const account_state& a = accounts_[*request.account];
+        const auto remaining = a.remaining();
+        if (a.exhausted || (remaining && *remaining < request.estimate)) {
+            refusal_detail r;
+            r.kind = refusal_kind::upstream_credits_exhausted;
+            r.unit = budgets_.empty() ? std::string() : std::string();
+            r.remaining = remaining.value_or(money{});
+            r.frozen = a.frozen;
+            r.cost = request.estimate;
+            r.message = a.exhausted ? "account " + a.def.id + " is out of credit at " + a.def.vendor
+                                    : "account " + a.def.id + " has " + r.remaining.to_string() +
+                                          " left at " + a.def.vendor + "; this call needs " + request.estimate.to_string();
+            out.result = verdict::refuse;
+            out.refusal = std::move(r);
+            return out;
+        }
+    }
+    if (!out.short_budgets.empty()) {
+        out.result = verdict::wait;
+        out.refusal = std::move(first_wait);
+    }
+    return out;
+}
+
+admission ledger::apply(admission_request&& request, const check& c) {
+    const std::uint64_t id = next_id_++;
+    held_call call;
+    call.admitted_at = clock_.steady();
+    admission out;
+    out.result = admission::outcome::admitted;
+    out.shadow_would_reject = !c.shadow_short.empty();
+    for (const claim& cl : request.claims) {
+        budget_state& b = budgets_[cl.budget];
+        switch (b.def->kind) {
+            case budget_kind::credits:
+            case budget_kind::money: b.frozen += cl.amount; break;
+            case budget_kind::concurrency: ++b.in_flight; break;
+            case budget_kind::rate: b.tokens -= micro; break;
+        }
+        if (std::find(c.shadow_short.begin(), c.shadow_short.end(), cl.budget) != c.shadow_short.end()) ++b.would_block;
+        if (b.metered() && b.def->soft_limit) {
+            const auto threshold = b.def->limit.times(*b.def->soft_limit, money::rounding::up);
+            if (threshold && b.used + b.frozen >= *threshold)
+                out.warnings.push_back("soft-limit budget=" + b.def->id + " used=" + (b.used + b.frozen).to_string() +
+                                       " limit=" + b.def->limit.to_string());
+        }
+        call.claims.push_back({cl.budget, cl.amount, cl.usd_per_unit, b.window.start});
+    }
+    if (request.account) {
+        account_state& a = accounts_[*request.account];
+        out.balance_delta_eligible = a.in_flight == 0;
+        out.balance_before = a.reading;
+        a.frozen += request.estimate;
+        ++a.in_flight;
+        call.account = request.account;
+        call.account_amount = request.estimate;
+    }
+    call.labels = std::move(request.labels);
+    held_.emplace(id, std::move(call));
+    out.held = reservation(this, id);
+    return out;
+}
+
+admission ledger::admit(admission_request request, std::function<void(admission)> on_admitted) {
+    std::lock_guard lock(mutex_);
+    const check c = evaluate(request, false);
+    if (c.result == verdict::fits) return apply(std::move(request), c);
+    admission out;
+    if (c.result == verdict::refuse) {
+        out.result = admission::outcome::refused;
+        out.refusal = c.refusal;
+        return out;
+    }
+    if (waiters_.size() >= max_queue_) {
+        refusal_detail r = *c.refusal;
+        r.kind = refusal_kind::queue_full;
+        r.retry_after_s = 1;
+        r.message = "the queue is full (" + std::to_string(max_queue_) + " calls wait already)";
+        out.result = admission::outcome::refused;
+        out.refusal = std::move(r);
+        return out;
+    }
+    const std::uint64_t ticket = next_id_++;
+    for (const claim& cl : request.claims) {
+        if (budgets_[cl.budget].def->on_exceed == exceed_action::queue) ++budgets_[cl.budget].queued;
+    }
+    waiters_.push_back(waiter{ticket, std::move(request), std::move(on_admitted)});
+    out.result = admission::outcome::queued;
+    out.ticket = ticket;
+    out.queue_timeout_ms = c.queue_timeout_ms;
+    out.refusal = c.refusal;
+    return out;
+}
+
+void ledger::drain_waiters(std::vector<std::pair<std::function<void(admission)>, admission>>& ready) {
+    // FIFO per budget: once a waiter is stuck on a budget, later waiters that claim it stay behind.
+    std::set<std::size_t> blocked;
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+        bool behind = false;
+        for (const claim& cl : it->request.claims) behind = behind || blocked.count(cl.budget) > 0;
+        if (behind) {
+            for (const claim& cl : it->request.claims) blocked.insert(cl.budget);
+            ++it;
+            continue;
+        }
+        const check c = evaluate(it->request, true);
+        if (c.result == verdict::wait) {
+            for (const claim& cl : it->request.claims) blocked.insert(cl.budget);
+            ++it;
+            continue;
+        }
+        for (const claim& cl : it->request.claims)
+            if (budgets_[cl.budget].def->on_exceed == exceed_action::queue) --budgets_[cl.budget].queued;
+        admission decided;
+        if (c.result == verdict::fits) {
+            decided = apply(std::move(it->request), c);
+        } else {
+            decided.result = admission::outcome::refused;  // things changed (a new period, an exhausted account)
+            decided.refusal = c.refusal;
+        }
+        ready.emplace_back(std::move(it->on_admitted), std::move(decided));
+        it = waiters_.erase(it);
+    }
+}
+
+std::optional<refusal_detail> ledger::cancel_wait(std::uint64_t ticket) {
+    std::lock_guard lock(mutex_);
+    for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
+        if (it->ticket != ticket) continue;
+        for (const claim& cl : it->request.claims)
+            if (budgets_[cl.budget].def->on_exceed == exceed_action::queue) --budgets_[cl.budget].queued;
+        const check c = evaluate(it->request, true);
+        refusal_detail r = c.refusal.value_or(refusal_detail{});
+        r.kind = refusal_kind::queue_timeout;
+        r.retry_after_s = 1;
+        r.message = "waited the queue timeout; " + (r.message.empty() ? std::string("the budget is still short") : r.message);
+        waiters_.erase(it);
+        return r;
+    }
+    return std::nullopt;
+}
+
+void ledger::poke() {
+    std::vector<std::pair<std::function<void(admission)>, admission>> ready;
+    {
+        std::lock_guard lock(mutex_);
+        if (waiters_.empty()) return;
+        drain_waiters(ready);
+    }
+    for (auto& [callback, decided] : ready) callback(std::move(decided));
+}
+
+bool ledger::has_waiters() const {
+    std::lock_guard lock(mutex_);
+    return !waiters_.empty();
+}
+
+void ledger::settle(std::uint64_t id, std::optional<money> actual) {
+    std::vector<std::pair<std::function<void(admission)>, admission>> ready;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = held_.find(id);
+        if (it == held_.end()) return;  // never: a handle settles once
+        held_call call = std::move(it->second);
+        held_.erase(it);
+        const unix_seconds now = clock_.wall();
+        for (const held_claim& c : call.claims) {
+            budget_state& b = budgets_[c.budget];
+            roll(b, now);
+            switch (b.def->kind) {
+                case budget_kind::credits:
+                case budget_kind::money: {
+                    if (c.window_start != b.window.start) break;  // its window is over; nothing of it counts now
+                    b.frozen -= c.amount;
+                    if (actual) {
+                        const money committed = c.usd_per_unit
+                                                    ? actual->times(*c.usd_per_unit, money::rounding::half_even).value_or(c.amount)
+                                                    : *actual;
+                        b.used += committed;
+                        if (committed > c.amount) b.drift += committed - c.amount;
+                    }
+                    break;
+                }
+                case budget_kind::concurrency: --b.in_flight; break;
+                case budget_kind::rate: break;  // a token is spent by admission, whatever happens next
+            }
+        }
+        if (call.account) {
+            account_state& a = accounts_[*call.account];
+            a.frozen -= call.account_amount;
+            --a.in_flight;
+            if (actual) a.settled_since_reading += *actual;
+        }
+        if (!waiters_.empty()) drain_waiters(ready);
+    }
+    for (auto& [callback, decided] : ready) callback(std::move(decided));
+}
+
+void ledger::record_balance(std::size_t account, money reading, balance_source source) {
+    std::vector<std::pair<std::function<void(admission)>, admission>> ready;
+    {
+        std::lock_guard lock(mutex_);
+        account_state& a = accounts_[account];
+        if (a.reading) a.drift = (*a.reading - a.settled_since_reading) - reading;  // what the vendor spent beyond our count
+        a.reading = reading;
+        a.settled_since_reading = money{};
+        a.source = source;
+        a.updated_at = clock_.wall();
+        if (a.exhausted && reading.micros() > 0 && source == balance_source::poll) a.exhausted = false;
+        if (!waiters_.empty()) drain_waiters(ready);
+    }
+    for (auto& [callback, decided] : ready) callback(std::move(decided));
+}
+
+void ledger::mark_exhausted(std::size_t account) {
+    std::lock_guard lock(mutex_);
+    accounts_[account].exhausted = true;
+}
+
+bool ledger::reset_account(std::string_view id) {
+    std::lock_guard lock(mutex_);
+    for (auto& a : accounts_) {
+        if (a.def.id != id) continue;
+        a.exhausted = false;
+        return true;
+    }
+    return false;
+}
+
+std::optional<std::size_t> ledger::account_index(std::string_view id) const {
+    for (std::size_t i = 0; i < accounts_.size(); ++i)
+        if (accounts_[i].def.id == id) return i;
+    return std::nullopt;
+}
+
+std::vector<budget_view> ledger::budgets() const {
+    std::lock_guard lock(mutex_);
+    const unix_seconds now = clock_.wall();
+    const steady_nanos steady = clock_.steady();
+    std::vector<budget_view> out;
+    for (const budget_state& state : budgets_) {
+        budget_state b = state;  // a copy: viewing does not advance the ledger
+        const_cast<ledger*>(this)->roll(b, now);
+        const_cast<ledger*>(this)->refill(b, steady);
+        budget_view v{b.def, b.unit, b.limit(), b.used, b.frozen, {}, b.drift, b.window, b.queued, b.would_block, false};
+        switch (b.def->kind) {
+            case budget_kind::concurrency: v.frozen = money::units(b.in_flight); v.remaining = v.limit - v.frozen; break;
+            case budget_kind::rate: v.remaining = money::units(b.tokens / micro); break;
+            default: v.remaining = b.def->limit - b.used - b.frozen; break;
+        }
+        if (b.metered() && b.def->soft_limit) {
+            const auto threshold = b.def->limit.times(*b.def->soft_limit, money::rounding::up);
+            v.soft_limit_reached = threshold && b.used + b.frozen >= *threshold;
+        }
+        out.push_back(v);
+    }
+    return out;
+}
+
+std::vector<account_view> ledger::accounts() const {
+    std::lock_guard lock(mutex_);
+    std::vector<account_view> out;
+    for (const account_state& a : accounts_)
+        out.push_back({a.def.id, a.def.vendor, a.remaining(), a.source, a.updated_at, a.frozen, a.drift, a.exhausted, a.poll_error});
+    return out;
+}
+
+std::vector<reservation_view> ledger::reservations() const {
+    std::lock_guard lock(mutex_);
+    const steady_nanos now = clock_.steady();
+    std::vector<reservation_view> out;
+    for (const auto& [id, call] : held_) {
+        reservation_view v{id, call.labels, call.account_amount, {}, now - call.admitted_at};
+        money amount;
+        for (const auto& c : call.claims) {
+            v.budgets.push_back(defs_[c.budget].id);
+            if (!c.usd_per_unit && budgets_[c.budget].metered()) amount = std::max(amount, c.amount);
+        }
+        if (!call.account) v.amount = amount;
+        out.push_back(std::move(v));
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    return out;
+}
+
+}  // namespace creditgate::policies

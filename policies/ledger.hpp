@@ -1,0 +1,171 @@
+#pragma once
+// ledger: the live state of every budget and account. Admission reserves all-or-nothing
+// across every budget that applies and the account's known balance; a call is committed at
+// its actual cost or released, exactly once; calls that may wait are queued FIFO per budget
+// and admitted when everything fits at once. One mutex, no I/O: the callbacks of admitted
+// waiters run after the lock is released.
+
+#include "policies/budget.hpp"
+#include "policies/money.hpp"
+#include "policies/period.hpp"
+#include "policies/reservation.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace creditgate::policies {
+
+using steady_nanos = std::int64_t;
+
+// Injected so that tests can move time (period roll-over, token refill, queue deadlines).
+struct ledger_clock {
+    std::function<unix_seconds()> wall;   // UTC seconds: periods
+    std::function<steady_nanos()> steady;  // monotonic nanoseconds: rates
+    static ledger_clock system();
+};
+
+struct account_def {
+    std::string id;
+    std::string vendor;
+};
+
+// What one call asks of one budget.
+struct claim {
+    std::size_t budget = 0;
+    money amount;                       // vendor units, or µ$ for money budgets; unused for concurrency and rate
+    std::optional<money> usd_per_unit;  // money budgets: how the actual converts at settlement
+};
+
+struct call_labels {
+    std::string request_id, client, team, vendor, account;
+};
+
+struct admission_request {
+    std::vector<claim> claims;
+    std::optional<std::size_t> account;  // the account whose known balance must cover the estimate
+    money estimate;                      // vendor units
+    call_labels labels;
+};
+
+enum class refusal_kind { budget_exhausted, upstream_credits_exhausted, concurrency_limit, rate_limited, queue_timeout, queue_full };
+std::string_view to_string(refusal_kind kind);
+
+struct refusal_detail {
+    refusal_kind kind = refusal_kind::budget_exhausted;
+    std::string budget;  // empty for account refusals
+    std::string unit;
+    money limit, used, frozen, remaining, cost;
+    std::optional<std::int64_t> retry_after_s;
+    std::string message;
+};
+
+struct admission {
+    enum class outcome { admitted, refused, queued } result = outcome::refused;
+    reservation held;
+    std::optional<refusal_detail> refusal;
+    std::uint64_t ticket = 0;           // queued: for cancel_wait
+    std::int64_t queue_timeout_ms = 0;  // queued: how long it may wait
+    bool shadow_would_reject = false;
+    bool balance_delta_eligible = false;  // no other call on the account in flight at admission
+    std::optional<money> balance_before;  // the account's reading at admission
+    std::vector<std::string> warnings;  // soft-limit warnings, header-ready
+};
+
+enum class balance_source { none, header, poll };
+std::string_view to_string(balance_source source);
+
+struct budget_view {
+    const budget_def* def;
+    std::string unit;
+    money limit, used, frozen, remaining, drift;
+    period_window window;
+    std::size_t queued = 0;
+    std::uint64_t would_block = 0;
+    bool soft_limit_reached = false;
+};
+
+struct account_view {
+    std::string id, vendor;
+    std::optional<money> remaining;
+    balance_source source = balance_source::none;
+    std::optional<unix_seconds> updated_at;
+    money frozen, drift;
+    bool exhausted = false;
+    std::optional<std::string> poll_error;
+};
+
+struct reservation_view {
+    std::uint64_t id;
+    call_labels labels;
+    money amount;
+    std::vector<std::string> budgets;
+    steady_nanos age_ns;
+};
+
+class ledger {
+public:
+    // `units[i]` is budgets[i]'s unit ("usd" or the vendor's).
+    ledger(std::vector<budget_def> budgets, std::vector<std::string> units, std::vector<account_def> accounts,
+           std::size_t max_queue, ledger_clock clock = ledger_clock::system());
+    ~ledger();
+    ledger(const ledger&) = delete;
+    ledger& operator=(const ledger&) = delete;
+
+    // Admits, refuses, or queues. A queued call's `on_admitted` runs later, once, outside the
+    // lock, on the thread that made room — unless cancel_wait() took the call out first.
+    admission admit(admission_request request, std::function<void(admission)> on_admitted);
+
+    // The queued call gives up (its timeout): the queue_timeout refusal, or nullopt when it was
+    // admitted meanwhile (its on_admitted has run or is about to).
+    std::optional<refusal_detail> cancel_wait(std::uint64_t ticket);
+
+    // Re-examines the queue: rate buckets refill and periods end without any call settling.
+    void poke();
+    bool has_waiters() const;
+
+    void record_balance(std::size_t account, money reading, balance_source source);
+    void mark_exhausted(std::size_t account);
+    bool reset_account(std::string_view id);
+    std::optional<std::size_t> account_index(std::string_view id) const;
+
+    std::vector<budget_view> budgets() const;
+    std::vector<account_view> accounts() const;
+    std::vector<reservation_view> reservations() const;
+    const std::vector<budget_def>& definitions() const { return defs_; }
+
+private:
+    friend class reservation;
+    struct budget_state;
+    struct account_state;
+    struct held_claim;
+    struct held_call;
+    struct waiter;
+    enum class verdict { fits, wait, refuse };
+    struct check;
+
+    void settle(std::uint64_t id, std::optional<money> actual);  // nullopt = release
+    check evaluate(const admission_request& request, bool queued_already);
+    admission apply(admission_request&& request, const check& c);
+    void roll(budget_state& b, unix_seconds now);
+    void refill(budget_state& b, steady_nanos now);
+    void drain_waiters(std::vector<std::pair<std::function<void(admission)>, admission>>& ready);
+    refusal_detail describe(const budget_state& b, const claim& c, refusal_kind kind) const;
+
+    mutable std::mutex mutex_;
+    std::vector<budget_def> defs_;
+    std::vector<budget_state> budgets_;
+    std::vector<account_state> accounts_;
+    std::unordered_map<std::uint64_t, held_call> held_;
+    std::list<waiter> waiters_;
+    std::size_t max_queue_;
+    ledger_clock clock_;
+    std::uint64_t next_id_ = 1;
+};
+
+}  // namespace creditgate::policies
