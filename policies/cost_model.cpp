@@ -302,4 +302,16 @@ settlement settle_cost(const vendor_profile& profile, money estimate, const resp
     return out;
 }
 
+bool settlement_reads_body(const vendor_profile& profile, unsigned status, const header_lookup& header) {
+    const response_spec& r = profile.response;
+    for (const auto& s : r.out_of_credit)
+        if ((!s.status || *s.status == status) && s.reads_body()) return true;
+    response_facts facts;
+    facts.status = status;
+    facts.header = header;
+    if (auto cost = header_amount(facts, r.cost_header); cost && !cost->is_negative()) return false;  // rule 2 decides
+    if (!charged_status(profile.cost, status)) return false;  // rules 4-6 give 0 whatever the body says
+    return r.success.has_value() || r.actual_from_body.has_value();
+}
+
 }  // namespace creditgate::policies

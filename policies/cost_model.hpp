@@ -68,4 +68,8 @@ struct settlement {
 settlement settle_cost(const vendor_profile& profile, money estimate, const response_facts& facts,
                        const balance_context& balance);
 
+// Whether settling an answer with this status and these headers can depend on its body, so
+// that the proxy holds a body back for inspection only when it matters.
+bool settlement_reads_body(const vendor_profile& profile, unsigned status, const header_lookup& header);
+
 }  // namespace creditgate::policies

@@ -61,6 +61,22 @@ admin_response admin_routes::handle(std::string_view method, std::string_view ta
         }
         return admin_response{200, "application/json", "{\"reloaded\":true}\n"};
     }
+    auto get_json = [&](const std::function<std::string()>& view) {
+        if (method != "GET" && method != "HEAD") return admin_error(405, "method_not_allowed", "use GET");
+        return admin_response{200, "application/json", view() + "\n"};
+    };
+    if (path == "/api/v1/budgets" && hooks_.budgets) return get_json(hooks_.budgets);
+    if (path == "/api/v1/accounts" && hooks_.accounts) return get_json(hooks_.accounts);
+    if (path == "/api/v1/reservations" && hooks_.reservations) return get_json(hooks_.reservations);
+    constexpr std::string_view accounts_prefix = "/api/v1/accounts/";
+    constexpr std::string_view reset_suffix = "/reset";
+    if (path.size() > accounts_prefix.size() + reset_suffix.size() && path.substr(0, accounts_prefix.size()) == accounts_prefix &&
+        path.substr(path.size() - reset_suffix.size()) == reset_suffix && hooks_.reset_account) {
+        if (method != "POST") return admin_error(405, "method_not_allowed", "use POST");
+        const std::string_view id = path.substr(accounts_prefix.size(), path.size() - accounts_prefix.size() - reset_suffix.size());
+        if (!hooks_.reset_account(id)) return admin_error(404, "not_found", "no account " + std::string(id));
+        return admin_response{200, "application/json", nlohmann::json{{"account", id}, {"exhausted", false}}.dump() + "\n"};
+    }
     return admin_error(404, "not_found", "no such admin route");
 }
 

@@ -19,6 +19,10 @@ struct admin_response {
 struct admin_hooks {
     std::function<std::string()> token;                     // the current admin token
     std::function<std::vector<std::string>()> reload;      // re-reads the config; the errors, if any
+    std::function<std::string()> budgets;                   // JSON documents of SPEC §8
+    std::function<std::string()> accounts;
+    std::function<std::string()> reservations;
+    std::function<bool(std::string_view id)> reset_account;  // false: no such account
 };
 
 class admin_routes {

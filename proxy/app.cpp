@@ -1,6 +1,7 @@
 #include "proxy/app.hpp"
 
 #include "proxy/admin_server.hpp"
+#include "proxy/admin_views.hpp"
 #include "proxy/client_session.hpp"
 #include "proxy/logging.hpp"
 
@@ -104,11 +105,12 @@ int app::run() {
         return 1;
 
     admin_ = std::make_unique<admin_routes>(admin_hooks{
-        [this] {
-            std::lock_guard lock(reload_mutex_);
-            return current_->cfg().admin_token;
-        },
+        [this] { return snapshot()->cfg().admin_token; },
         [this] { return reload(); },
+        [this] { return budgets_json(snapshot()->metering()->books()).dump(); },
+        [this] { return accounts_json(snapshot()->metering()->books()).dump(); },
+        [this] { return reservations_json(snapshot()->metering()->books()).dump(); },
+        [this](std::string_view id) { return snapshot()->metering()->books().reset_account(id); },
     });
 
     state_.on_drained = [this] { asio::post(workers_[0]->io(), [this] { stop_all(); }); };
@@ -139,6 +141,11 @@ int app::run() {
     spdlog::info("stopped");
     spdlog::default_logger()->flush();
     return 0;
+}
+
+std::shared_ptr<const runtime> app::snapshot() {
+    std::lock_guard lock(reload_mutex_);
+    return current_;
 }
 
 void app::wait_for_signal() {
@@ -193,7 +200,7 @@ std::vector<std::string> app::reload() {
         return errors;
     }
     std::string error;
-    auto next = runtime::create(std::move(*result.value), error);
+    auto next = runtime::create(std::move(*result.value), error, current_);
     if (!next) {
         spdlog::error("reload refused: {}", error);
         return {error};

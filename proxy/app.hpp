@@ -30,6 +30,7 @@ public:
 
 private:
     bool bind(const endpoint& where, tcp::acceptor& acceptor, std::string_view what);
+    std::shared_ptr<const runtime> snapshot();
     asio::awaitable<void> accept_loop();
     void wait_for_signal();
     void begin_shutdown();

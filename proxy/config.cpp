@@ -107,6 +107,8 @@ public:
             }
         }
         if (auto allow = r.boolean("allow_private_destinations")) cfg_.allow_private_destinations = *allow;
+        for (const char* section : {"budgets", "accounts", "vendors", "vendors_dir"})
+            if (auto it = doc.find(section); it != doc.end()) cfg_.metering_fingerprint += it->dump();
         r.finish();
         return finish();
     }

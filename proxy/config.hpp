@@ -92,6 +92,9 @@ struct config {
     bool refuse_unregistered_keys = false;
     std::vector<std::string> passthrough;  // normalised host patterns
     bool allow_private_destinations = false;
+    // The budgets, accounts and vendors sections as written (after ${} expansion): equal
+    // fingerprints let a reload keep the live budget counters. Holds secrets: never printed.
+    std::string metering_fingerprint;
 
     const policies::vendor_profile* find_vendor(std::string_view name) const;
 };

@@ -2,10 +2,12 @@
 // exchange: what one request/response through the proxy was, for the access log and
 // (later) the ledger. Filled in as the exchange goes.
 
+#include "policies/money.hpp"
 #include "proxy/proxy_auth.hpp"
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace creditgate::proxy {
@@ -22,6 +24,12 @@ struct exchange_record {
     std::uint64_t bytes_sent = 0;  // response body bytes to the client
     std::string outcome;           // a refusal code, "client_aborted", or empty for a forwarded call
     bool keep_alive = false;       // the client connection may carry another request
+
+    // Metering (vendor calls only).
+    std::string vendor;
+    std::string account;
+    std::string decision;          // allowed, queued_allowed, rejected, queue_timeout, shadow_would_reject, ...
+    std::optional<policies::money> cost;  // settled, in the vendor's unit
 };
 
 }  // namespace creditgate::proxy

@@ -2,6 +2,7 @@
 
 #include "proxy/client_reply.hpp"
 #include "proxy/disconnect_watch.hpp"
+#include "proxy/metered_call.hpp"
 #include "proxy/upstream_connector.hpp"
 
 #include <boost/beast/core/string.hpp>
@@ -26,19 +27,44 @@ bool wants_tls(const forward_request& r) {
     return true;
 }
 
-void append_framing(std::string& head, body_framing framing, boost::optional<std::uint64_t> length) {
+std::optional<std::uint64_t> to_std(const boost::optional<std::uint64_t>& v) {
+    return v ? std::optional<std::uint64_t>(*v) : std::nullopt;
+}
+
+void append_framing(std::string& head, body_framing framing, std::optional<std::uint64_t> length) {
     if (framing == body_framing::chunked) append_field(head, "Transfer-Encoding", "chunked");
     else if (length && framing != body_framing::until_close) append_field(head, "Content-Length", std::to_string(*length));
 }
 
+// Codings we cannot inflate for inspection are not offered to vendors whose answers we read.
+std::string readable_codings(std::string_view accept_encoding) {
+    std::string out;
+    for (auto token : http::token_list{accept_encoding}) {
+        const std::string_view t(token.data(), token.size());
+        const std::string_view name = t.substr(0, t.find(';'));
+        if (beast::iequals(name, "br") || beast::iequals(name, "zstd")) continue;
+        if (!out.empty()) out += ", ";
+        out += t;
+    }
+    return out;
+}
+
+struct request_shape {
+    std::string origin_form;
+    body_framing framing;
+    std::optional<std::uint64_t> length;
+    bool strip_unreadable_codings;
+    const std::optional<std::string>* injected_header_key;  // header or bearer injection
+};
+
 std::string request_head(const request_parser& parser, const forward_request& r, const dial_target& d,
-                         body_framing framing) {
+                         const request_shape& shape) {
     const auto& req = parser.get();
     std::string head;
     head.reserve(512);
     head.append(req.method_string());
     head += ' ';
-    head += r.target.origin_form;
+    head += shape.origin_form;
     head += " HTTP/1.1\r\nHost: ";
     head += d.host;
     if (d.port != (d.tls ? 443 : 80)) {
@@ -46,14 +72,28 @@ std::string request_head(const request_parser& parser, const forward_request& r,
         head += std::to_string(d.port);
     }
     head += "\r\n";
-    append_forwarded_fields(req, head);
+    if (shape.strip_unreadable_codings) {
+        http::fields copy = req.base();  // rare path: only vendors whose answers we read
+        if (auto it = copy.find(http::field::accept_encoding); it != copy.end()) {
+            const std::string codings = readable_codings(it->value());
+            if (codings.empty()) copy.erase(http::field::accept_encoding);
+            else copy.set(http::field::accept_encoding, codings);
+        }
+        append_forwarded_fields(copy, head);
+    } else {
+        append_forwarded_fields(req, head);
+    }
+    if (shape.injected_header_key && *shape.injected_header_key && !r.vendor.auth.empty()) {
+        const auto& source = r.vendor.auth.front();
+        if (source.where == policies::auth_source::kind::header) append_field(head, source.name, **shape.injected_header_key);
+        if (source.where == policies::auth_source::kind::bearer) append_field(head, "Authorization", "Bearer " + **shape.injected_header_key);
+    }
     append_via(req, req.version(), head);
-    append_framing(head, framing, parser.content_length());
+    append_framing(head, shape.framing, shape.length);
     head += "\r\n";
     return head;
 }
 
-// What the vendor's answer carries, and how we pass it on to this client.
 struct response_framing {
     body_framing upstream;
     body_framing client;
@@ -73,8 +113,14 @@ response_framing choose_framing(const response_parser& p, bool head_request, uns
     return {upstream, client};
 }
 
+struct metering_headers {
+    std::optional<policies::money> cost;
+    const std::vector<std::string>* warnings = nullptr;
+    bool out_of_credit = false;
+};
+
 std::string response_head(const response_parser& p, response_framing framing, const exchange_record& record,
-                          unsigned client_version, bool keep_alive) {
+                          unsigned client_version, bool keep_alive, const metering_headers& m) {
     const auto& res = p.get();
     std::string head;
     head.reserve(512);
@@ -89,13 +135,32 @@ std::string response_head(const response_parser& p, response_framing framing, co
         // HEAD and 304 answers keep the length of the body they describe.
         if (auto it = res.find(http::field::content_length); it != res.end()) append_field(head, "Content-Length", it->value());
     } else {
-        append_framing(head, framing.client, p.content_length());
+        append_framing(head, framing.client, to_std(p.content_length()));
     }
+    if (m.cost) append_field(head, "X-Creditgate-Cost", m.cost->to_string());
     append_field(head, "X-Creditgate-Request-Id", record.request_id);
+    if (m.warnings)
+        for (const auto& w : *m.warnings) append_field(head, "X-Creditgate-Warning", w);
+    if (m.out_of_credit) append_field(head, "X-Creditgate-Error", "upstream_credits_exhausted");
     if (!keep_alive) append_field(head, "Connection", "close");
     else if (client_version < 11) append_field(head, "Connection", "keep-alive");
     head += "\r\n";
     return head;
+}
+
+// Body bytes we already hold, framed for the client.
+void append_framed(std::string& out, std::string_view bytes, body_framing framing, bool last) {
+    if (framing == body_framing::chunked) {
+        if (!bytes.empty()) {
+            char buf[24];
+            out += chunk_header(bytes.size(), buf);
+            out += bytes;
+            out += chunk_trailer;
+        }
+        if (last) out += last_chunk;
+    } else if (framing != body_framing::none) {
+        out += bytes;
+    }
 }
 
 refusal failure_refusal(const error_code& ec, std::string_view what, const dial_target& d, std::int64_t timeout_s) {
@@ -108,6 +173,26 @@ refusal failure_refusal(const error_code& ec, std::string_view what, const dial_
 
 constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
 
+// Reads a whole message body (up to `limit` bytes) through a buffer_body parser.
+template <class Stream, bool IsRequest>
+asio::awaitable<error_code> read_body_into(Stream& in, beast::flat_buffer& buffer, http::parser<IsRequest, http::buffer_body>& p,
+                                           std::string& out, std::size_t limit, std::span<char> scratch,
+                                           std::chrono::seconds timeout) {
+    auto& body = p.get().body();
+    while (!p.is_done() && out.size() < limit) {
+        body.data = scratch.data();
+        body.size = std::min(scratch.size(), limit - out.size() + 1);
+        tcp_layer(in).expires_after(timeout);
+        auto [ec, n] = co_await http::async_read_some(in, buffer, p, use_nothrow);
+        if (ec == http::error::need_buffer) ec = {};
+        if (ec == asio::ssl::error::stream_truncated && p.need_eof()) p.put_eof(ec);
+        out.append(scratch.data(), scratch.size() - body.size);
+        if (ec) co_return ec;
+        body.size = 0;
+    }
+    co_return error_code{};
+}
+
 }  // namespace
 
 template <class ClientStream>
@@ -116,32 +201,99 @@ asio::awaitable<void> forward(worker& w, const runtime& rt, ClientStream& client
                               exchange_record& record) {
     const auto& req = parser.get();
     const auto& limits = rt.limits();
+    const auto& vendor = request.vendor;
+    auto& metering = *rt.metering();
     const auto client_timeout = seconds(limits.client_idle_s);
     const auto upstream_timeout = seconds(limits.upstream_idle_s);
     const unsigned client_version = req.version();
     const bool client_keep_alive = req.keep_alive();
     const bool head_request = req.method() == http::verb::head;
+    const bool body = has_body(parser);
+    const bool expect_continue = body && beast::iequals(req[http::field::expect], "100-continue");
+    bool continue_sent = false;
+    record.vendor = vendor.name;
 
+    // 1. Who pays: the account behind the request's key, or the one that injects a key.
+    const call_plan plan = plan_call(rt, vendor, request.target, req);
+    record.account = plan.account;
+    if (plan.refused) {
+        co_await send_refusal(client, *plan.refused, record, client_version, client_keep_alive && parser.is_done(), client_timeout);
+        co_return;
+    }
+
+    // 2. The request body, buffered only when a cost rule reads it.
+    std::string request_body;
+    nlohmann::json request_json;
+    bool body_buffered = false;
+    if (body && vendor.cost.reads_json_body()) {
+        if (expect_continue) {
+            const asio::const_buffer interim = asio::buffer(continue_100);
+            if (co_await write_all(client, std::span(&interim, 1), client_timeout)) {
+                record.outcome = "client_aborted";
+                co_return;
+            }
+            continue_sent = true;
+        }
+        if (parser.content_length().value_or(0) > limits.request_inspect_bytes) {
+            co_await send_refusal(client, make_refusal(413, "body_too_large", "the request body exceeds " + std::to_string(limits.request_inspect_bytes) + " bytes"),
+                                  record, client_version, false, client_timeout);
+            co_return;
+        }
+        if (auto ec = co_await read_body_into(client, client_buffer, parser, request_body, limits.request_inspect_bytes, scratch, client_timeout)) {
+            record.outcome = "client_aborted";
+            co_return;
+        }
+        if (!parser.is_done()) {
+            co_await send_refusal(client, make_refusal(413, "body_too_large", "the request body exceeds " + std::to_string(limits.request_inspect_bytes) + " bytes"),
+                                  record, client_version, false, client_timeout);
+            co_return;
+        }
+        body_buffered = true;
+        request_json = nlohmann::json::parse(request_body, nullptr, false);
+    }
+
+    // 3. Estimate and admission: frozen against every budget that applies, or refused, or queued.
+    const auto path = request.target.path();
+    const policies::request_facts facts{req.method_string(), path, &plan.query,
+                                        body_buffered && !request_json.is_discarded() ? &request_json : nullptr};
+    const policies::cost_estimate estimate = policies::estimate_cost(vendor, facts);
+    policies::call_facts call_facts{record.client->id, record.client->team, &vendor, plan.account, path, estimate.amount,
+                                    {record.request_id, record.client->id, record.client->team, vendor.name, plan.account}};
+    admitted_call call = co_await admit_call(w, metering, call_facts);
+    record.decision = call.decision_name;
+    if (call.refused) {
+        co_await send_refusal(client, *call.refused, record, client_version, client_keep_alive && parser.is_done(),
+                              client_timeout);
+        co_return;
+    }
+    const auto account_index = plan.account == "unregistered" ? metering.account_index("unregistered@" + vendor.name)
+                                                              : metering.account_index(plan.account);
+    // From here every exit before settlement releases the reservation (its destructor).
+
+    // 4. Send it, over a pooled connection when there is one.
     const bool tls = wants_tls(request);
     const dial_target target{request.target.where.host,
                              request.target.explicit_port ? request.target.where.port : std::uint16_t(tls ? 443 : 80),
                              tls};
     const std::string key = upstream_key(target.tls, target.host, target.port);
-    const bool body = has_body(parser);
-    const bool may_retry = !body && is_idempotent(req.method());
-    const bool expect_continue = body && beast::iequals(req[http::field::expect], "100-continue");
-    const body_framing request_framing =
-        parser.chunked() ? body_framing::chunked : body ? body_framing::content_length : body_framing::none;
-    const std::string head = request_head(parser, request, target, request_framing);
+    const bool may_retry = (!body || body_buffered) && is_idempotent(req.method());
+    const request_shape shape{target_with_key(request.target, vendor, plan),
+                              body_buffered ? body_framing::content_length
+                              : parser.chunked() ? body_framing::chunked
+                              : body ? body_framing::content_length
+                                     : body_framing::none,
+                              body_buffered ? std::optional<std::uint64_t>(request_body.size()) : to_std(parser.content_length()),
+                              vendor.response.reads_body(), &plan.injected_key};
+    const std::string head = request_head(parser, request, target, shape);
 
     std::unique_ptr<upstream_connection> conn;
     std::optional<response_parser> response;
     for (int attempt = 0;; ++attempt) {
-        // A retry always goes out on a fresh connection.
         conn = attempt == 0 ? w.pool().take(key) : nullptr;
         if (!conn) {
             auto dialed = co_await dial_upstream(w.io(), rt, target);
             if (dialed.failure) {
+                record.decision = dialed.failure->status == 504 ? "upstream_timeout" : "upstream_error";
                 co_await send_refusal(client, *dialed.failure, record, client_version,
                                       client_keep_alive && parser.is_done(), client_timeout);
                 co_return;
@@ -150,22 +302,33 @@ asio::awaitable<void> forward(worker& w, const runtime& rt, ClientStream& client
         }
         const bool reused = conn->uses > 0;
 
-        if (expect_continue && attempt == 0) {
+        if (expect_continue && !continue_sent) {
             const asio::const_buffer interim = asio::buffer(continue_100);
             if (co_await write_all(client, std::span(&interim, 1), client_timeout)) {
                 record.outcome = "client_aborted";
+                record.decision = "client_aborted";
                 co_return;
             }
+            continue_sent = true;
         }
 
-        auto sent = co_await relay_body(client, client_buffer, parser, conn->stream, head, request_framing, scratch,
-                                        client_timeout, upstream_timeout);
+        relay_outcome sent;
+        if (body_buffered) {
+            const std::array<asio::const_buffer, 2> both{asio::buffer(head), asio::buffer(request_body)};
+            sent.write_error = co_await write_all(conn->stream, both, upstream_timeout);
+            sent.complete = !sent.write_error;
+        } else {
+            sent = co_await relay_body(client, client_buffer, parser, conn->stream, head, shape.framing, scratch,
+                                       client_timeout, upstream_timeout);
+        }
         if (sent.read_error) {  // the client stopped sending its body: nothing sensible to answer
             record.outcome = "client_aborted";
+            record.decision = "client_aborted";
             co_return;
         }
         if (sent.write_error) {
             if (reused && may_retry && attempt == 0) continue;
+            record.decision = sent.write_error == beast::error::timeout ? "upstream_timeout" : "upstream_error";
             co_await send_refusal(client, failure_refusal(sent.write_error, "sending the request to", target, limits.upstream_idle_s),
                                   record, client_version, client_keep_alive && parser.is_done(), client_timeout);
             co_return;
@@ -192,13 +355,16 @@ asio::awaitable<void> forward(worker& w, const runtime& rt, ClientStream& client
             }
             watch.stop();
             if (watch.client_left()) {
+                // Before the vendor answered: the call is cancelled and its credits released.
                 record.outcome = "client_aborted";
+                record.decision = "client_aborted";
                 co_return;
             }
         }
         if (ec) {
             // A pooled connection the vendor had already closed: retry once if that is safe.
             if (reused && may_retry && attempt == 0 && !response->got_some()) continue;
+            record.decision = ec == beast::error::timeout ? "upstream_timeout" : "upstream_error";
             co_await send_refusal(client, failure_refusal(ec, "waiting for the answer of", target, limits.upstream_response_s),
                                   record, client_version, client_keep_alive, client_timeout);
             co_return;
@@ -207,18 +373,57 @@ asio::awaitable<void> forward(worker& w, const runtime& rt, ClientStream& client
     }
 
     if (response->get().result_int() == 101) {
+        record.decision = "upstream_error";
         co_await send_refusal(client, make_refusal(502, "upstream_error", "the vendor switched protocols unasked"),
                               record, client_version, false, client_timeout);
         co_return;
     }
 
+    // 5. The vendor answered: the call is committed at its actual cost, whatever the client does next.
     const response_framing framing = choose_framing(*response, head_request, client_version);
-    const bool keep_alive = client_keep_alive && framing.client != body_framing::until_close;
-    const std::string rhead = response_head(*response, framing, record, client_version, keep_alive);
-    record.status = response->get().result_int();
-    auto relayed = co_await relay_body(conn->stream, conn->buffer, *response, client, rhead, framing.client, scratch,
+    const auto& res = response->get();
+    std::string held_body;  // what we read to inspect, sent on first
+    error_code inspect_error;
+    const policies::header_lookup response_header = [&res](std::string_view name) -> std::optional<std::string_view> {
+        auto it = res.find(name);
+        if (it == res.end()) return std::nullopt;
+        return std::string_view(it->value().data(), it->value().size());
+    };
+    if (framing.upstream != body_framing::none && policies::settlement_reads_body(vendor, res.result_int(), response_header)) {
+        inspect_error = co_await read_body_into(conn->stream, conn->buffer, *response, held_body, limits.response_inspect_bytes,
+                                                scratch, upstream_timeout);
+    }
+    std::string inspected;
+    std::string_view inspect_view = held_body;
+    if (!held_body.empty()) {
+        const std::string_view coding = res[http::field::content_encoding];
+        if (!coding.empty() && !beast::iequals(coding, "identity")) {
+            auto inflated = inflate_for_inspection(coding, held_body, limits.response_inspect_bytes);
+            inspected = inflated.value_or(std::string());
+            inspect_view = inspected;
+        }
+    }
+    const policies::settlement settled =
+        settle_call(metering, vendor, call, account_index, res.result_int(), res, inspect_view);
+    record.cost = settled.actual;
+    record.status = res.result_int();
+
+    const bool keep_alive = client_keep_alive && framing.client != body_framing::until_close && !inspect_error;
+    std::string preamble = response_head(*response, framing, record, client_version, keep_alive,
+                                         {settled.actual, &call.decision.warnings, settled.out_of_credit});
+    append_framed(preamble, held_body, framing.client, response->is_done() && !inspect_error);
+    if (inspect_error) {
+        // The vendor failed mid-answer while we inspected it: the client gets what came, then the end.
+        const asio::const_buffer all = asio::buffer(preamble);
+        co_await write_all(client, std::span(&all, 1), client_timeout);
+        record.bytes_sent = held_body.size();
+        record.outcome = inspect_error == beast::error::timeout ? "upstream_timeout" : "upstream_error";
+        record.keep_alive = false;
+        co_return;
+    }
+    auto relayed = co_await relay_body(conn->stream, conn->buffer, *response, client, preamble, framing.client, scratch,
                                        upstream_timeout, client_timeout);
-    record.bytes_sent = relayed.body_bytes;
+    record.bytes_sent = held_body.size() + relayed.body_bytes;
     if (relayed.write_error) record.outcome = "client_aborted";
     else if (relayed.read_error == beast::error::timeout) record.outcome = "upstream_timeout";
     else if (relayed.read_error) record.outcome = "upstream_error";

@@ -226,6 +226,18 @@ void log_access(const exchange_record& r) {
         append_millis(out, elapsed);
         out += ",\"outcome\":";
         append_json_escaped(out, r.outcome);
+        if (!r.vendor.empty()) {
+            out += ",\"vendor\":";
+            append_json_escaped(out, r.vendor);
+            out += ",\"account\":";
+            append_json_escaped(out, r.account);
+            out += ",\"decision\":";
+            append_json_escaped(out, r.decision);
+            if (r.cost) {
+                out += ",\"cost\":";
+                out += r.cost->to_string();
+            }
+        }
         out += "}\n";
     } else {
         append_utc_now(out);
@@ -249,6 +261,16 @@ void log_access(const exchange_record& r) {
         append_millis(out, elapsed);
         out += " outcome=";
         out += or_dash(r.outcome);
+        if (!r.vendor.empty()) {
+            out += " vendor=";
+            out += r.vendor;
+            out += " account=";
+            out += or_dash(r.account);
+            out += " decision=";
+            out += or_dash(r.decision);
+            out += " cost=";
+            out += r.cost ? r.cost->to_string() : std::string("-");
+        }
         out += '\n';
     }
     if (out.size() >= access_flush_bytes) access_lines.flush();

@@ -3,6 +3,7 @@
 // never changed afterwards; a reload builds a new one. Requests hold a shared_ptr to the
 // snapshot they started with.
 
+#include "policies/admission.hpp"
 #include "proxy/config.hpp"
 #include "proxy/http_io.hpp"
 #include "proxy/proxy_auth.hpp"
@@ -18,24 +19,30 @@ namespace creditgate::proxy {
 class runtime {
 public:
     // Null (with `error`) when a part cannot be built, e.g. an unreadable upstream CA file.
-    static std::shared_ptr<const runtime> create(config cfg, std::string& error);
+    // A reload passes the running runtime: its metering (the live budget counters) carries
+    // over when budgets, accounts and vendors are unchanged.
+    static std::shared_ptr<const runtime> create(config cfg, std::string& error,
+                                                 const std::shared_ptr<const runtime>& previous = nullptr);
 
     const config& cfg() const { return cfg_; }
     const limits_config& limits() const { return cfg_.limits; }
     const client_directory& clients() const { return clients_; }
     const router& routes() const { return routes_; }
     const std::shared_ptr<asio::ssl::context>& upstream_tls() const { return upstream_tls_; }
+    // Shared by every worker (the ledger locks itself) and by the runtimes of later reloads.
+    const std::shared_ptr<policies::metering>& metering() const { return metering_; }
 
     // Where `resolve` pins host:port, or null.
     const endpoint* pinned(std::string_view host, std::uint16_t port) const;
 
 private:
-    runtime(config cfg, std::shared_ptr<asio::ssl::context> tls);
+    runtime(config cfg, std::shared_ptr<asio::ssl::context> tls, std::shared_ptr<policies::metering> metering);
 
     config cfg_;
     client_directory clients_;
     router routes_;
     std::shared_ptr<asio::ssl::context> upstream_tls_;
+    std::shared_ptr<policies::metering> metering_;
 };
 
 }  // namespace creditgate::proxy

@@ -37,6 +37,8 @@ void worker::start_housekeeping() {
             auto [ec] = co_await housekeeping_timer_->async_wait(use_nothrow);
             if (ec) co_return;  // cancelled at shutdown
             flush_access_log();
+            // Rate buckets refill and periods end without any call settling: let waiters in.
+            if (index_ == 0) runtime_->metering()->books().poke();
             if (tick % 50 == 0) pool_.prune();
         }
     }, asio::detached);
