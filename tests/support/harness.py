@@ -188,3 +188,75 @@ class ProxyTestCase(unittest.TestCase):
 
 def main():
     unittest.main(verbosity=2)
+
+
+VENDOR_HOSTS = ["api.scraperapi.com", "multicartapi.com", "api.crustdata.com", "mainnet.helius-rpc.com",
+                "admin-api.helius.xyz", "api.neuji.com"]
+
+
+class MockVendors(Process):
+    def __init__(self, cert, key):
+        super().__init__([sys.executable, os.path.join(HERE, "mock_vendors.py"), "--port", "0", "--cert", cert, "--key", key],
+                         "listening ")
+        self.port = int(self.line.split()[1])
+
+
+class VendorTestCase(ProxyTestCase):
+    """The five launch vendors mocked behind their real host names, reached through `resolve`."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cert = pki.make_leaf(cls.ca_dir, "vendors", VENDOR_HOSTS + ["mock.control"], ca_dir=cls.ca_dir)
+        cls.vendors = MockVendors(*cert)
+        cls.children.append(cls.vendors)
+
+    def setUp(self):
+        self.control("/reset", {})
+
+    def control(self, path, payload=None):
+        import http.client
+        import ssl as _ssl
+        context = _ssl.create_default_context(cafile=self.ca_pem)
+        context.check_hostname = False
+        conn = http.client.HTTPSConnection("127.0.0.1", self.vendors.port, context=context, timeout=10)
+        body = json.dumps(payload).encode() if payload is not None else None
+        conn.request("POST" if payload is not None else "GET", path, body=body,
+                     headers={"Host": "mock.control", "Content-Type": "application/json"})
+        answer = json.loads(conn.getresponse().read())
+        conn.close()
+        return answer
+
+    def add_account(self, vendor, key, **fields):
+        self.control("/accounts", dict(vendor=vendor, key=key, **fields))
+
+    def vendor_account(self, key):
+        return self.control(f"/accounts/{key}")
+
+    def vendor_config(self, **overrides):
+        config = self.base_config(
+            vendors=["scraperapi", "multicart", "crustdata", "helius", "neuji"],
+            resolve={f"{h}:443": f"127.0.0.1:{self.vendors.port}" for h in VENDOR_HOSTS})
+        config.update(overrides)
+        return config
+
+    def admin_get(self, proxy, path):
+        import requests as _requests
+        r = _requests.get(f"http://{proxy.admin_addr}{path}", headers={"Authorization": "Bearer test-admin-token"}, timeout=10)
+        r.raise_for_status()
+        from decimal import Decimal as _Decimal
+        return json.loads(r.text, parse_float=_Decimal)  # amounts are exact decimals: keep them so
+
+    def budget(self, proxy, budget_id):
+        for b in self.admin_get(proxy, "/api/v1/budgets")["budgets"]:
+            if b["id"] == budget_id:
+                return b
+        raise KeyError(budget_id)
+
+    def wait_until(self, predicate, timeout=10.0, what="condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}")
