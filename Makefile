@@ -30,6 +30,7 @@ test: deps-test $(BUILD_DIR)/CMakeCache.txt
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
 bench: deps-bench build
+	$(BUILD_DIR)/bench/ledger_bench
 	bench/run.sh $(BUILD_DIR)/creditgate
 
 clean:

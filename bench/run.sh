@@ -57,7 +57,10 @@ cat > "$work/creditgate.json" <<CONF
   "vendors_dir": "$here/../config/vendors",
   "vendors": [ { "use": "scraperapi", "hosts": ["bench.local"], "upstream_tls": "never" } ],
   "resolve": { "bench.local:$nginx_port": "127.0.0.1:$nginx_port" },
-  "clients": [ { "id": "bench", "team": "bench", "secret": "bench-secret" } ]
+  "clients": [ { "id": "bench", "team": "bench", "secret": "bench-secret" } ],
+  // Metering on: every call is estimated, frozen against this budget, and settled.
+  "budgets": [ { "id": "bench-credits", "scope": { "team": "bench" }, "vendor": "scraperapi",
+                 "limit": 1000000000, "period": "month" } ]
 }
 CONF
 "$binary" serve --config "$work/creditgate.json" > "$work/creditgate.out" 2>"$work/creditgate.err" &

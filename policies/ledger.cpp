@@ -61,11 +61,14 @@ struct ledger::held_claim {
 };
 
 struct ledger::held_call {
+    std::uint64_t id = 0;
     std::vector<held_claim> claims;
     std::optional<std::size_t> account;
     money account_amount;
     call_labels labels;
-    steady_nanos admitted_at;
+    steady_nanos admitted_at = 0;
+    held_call* prev = nullptr;
+    held_call* next = nullptr;
 };
 
 struct ledger::waiter {
@@ -122,6 +125,7 @@ reservation& reservation::operator=(reservation&& other) noexcept {
     if (this != &other) {
         release();
         ledger_ = other.ledger_;
+        call_ = other.call_;
         id_ = other.id_;
         other.ledger_ = nullptr;
     }
@@ -131,13 +135,13 @@ reservation& reservation::operator=(reservation&& other) noexcept {
 void reservation::commit(money actual) {
     if (!ledger_) return;
     ledger* owner = std::exchange(ledger_, nullptr);
-    owner->settle(id_, actual);
+    owner->settle(static_cast<ledger::held_call*>(call_), actual);
 }
 
 void reservation::release() {
     if (!ledger_) return;
     ledger* owner = std::exchange(ledger_, nullptr);
-    owner->settle(id_, std::nullopt);
+    owner->settle(static_cast<ledger::held_call*>(call_), std::nullopt);
 }
 
 // ---- ledger ------------------------------------------------------------------------------
@@ -164,7 +168,10 @@ ledger::ledger(std::vector<budget_def> budgets, std::vector<std::string> units, 
     }
 }
 
-ledger::~ledger() = default;
+ledger::~ledger() {
+    // Handles must not outlive their ledger; free what is left rather than leak it.
+    while (held_head_) delete std::exchange(held_head_, held_head_->next);
+}
 
 void ledger::roll(budget_state& b, unix_seconds now) {
     if (now < b.window.end) return;
@@ -226,9 +233,8 @@ refusal_detail ledger::describe(const budget_state& b, const claim& c, refusal_k
     return r;
 }
 
-ledger::check ledger::evaluate(const admission_request& request, bool queued_already) {
-    const unix_seconds now = clock_.wall();
-    const steady_nanos steady = clock_.steady();
+ledger::check ledger::evaluate(const admission_request& request, bool queued_already, unix_seconds now,
+                              steady_nanos steady) {
     check out;
     std::optional<refusal_detail> first_wait;
     for (const claim& c : request.claims) {
@@ -309,10 +315,9 @@ ledger::check ledger::evaluate(const admission_request& request, bool queued_alr
     return out;
 }
 
-admission ledger::apply(admission_request&& request, const check& c) {
-    const std::uint64_t id = next_id_++;
-    held_call call;
-    call.admitted_at = clock_.steady();
+admission ledger::apply(admission_request&& request, const check& c, std::unique_ptr<held_call> owned) {
+    held_call& call = *owned;
+    call.id = next_id_++;
     admission out;
     out.result = admission::outcome::admitted;
     out.shadow_would_reject = !c.shadow_short.empty();
@@ -331,7 +336,7 @@ admission ledger::apply(admission_request&& request, const check& c) {
                 out.warnings.push_back("soft-limit budget=" + b.def->id + " used=" + (b.used + b.frozen).to_string() +
                                        " limit=" + b.def->limit.to_string());
         }
-        call.claims.push_back({cl.budget, cl.amount, cl.usd_per_unit, b.window.start});
+        call.claims.push_back({cl.budget, cl.amount, cl.usd_per_unit, b.window.start});  // capacity reserved outside the lock
     }
     if (request.account) {
         account_state& a = accounts_[*request.account];
@@ -342,16 +347,24 @@ admission ledger::apply(admission_request&& request, const check& c) {
         call.account = request.account;
         call.account_amount = request.estimate;
     }
-    call.labels = std::move(request.labels);
-    held_.emplace(id, std::move(call));
-    out.held = reservation(this, id);
+    held_call* raw = owned.release();
+    raw->next = held_head_;
+    if (held_head_) held_head_->prev = raw;
+    held_head_ = raw;
+    out.held = reservation(this, raw, raw->id);
     return out;
 }
 
 admission ledger::admit(admission_request request, std::function<void(admission)> on_admitted) {
+    // Everything that allocates or reads a clock happens before the lock is taken.
+    auto record = std::make_unique<held_call>();
+    record->claims.reserve(request.claims.size());
+    record->labels = std::move(request.labels);
+    record->admitted_at = clock_.steady();
+    const unix_seconds now = clock_.wall();
     std::lock_guard lock(mutex_);
-    const check c = evaluate(request, false);
-    if (c.result == verdict::fits) return apply(std::move(request), c);
+    const check c = evaluate(request, false, now, record->admitted_at);
+    if (c.result == verdict::fits) return apply(std::move(request), c, std::move(record));
     admission out;
     if (c.result == verdict::refuse) {
         out.result = admission::outcome::refused;
@@ -368,6 +381,7 @@ admission ledger::admit(admission_request request, std::function<void(admission)
         return out;
     }
     const std::uint64_t ticket = next_id_++;
+    request.labels = std::move(record->labels);  // it waits with its labels
     for (const claim& cl : request.claims) {
         if (budgets_[cl.budget].def->on_exceed == exceed_action::queue) ++budgets_[cl.budget].queued;
     }
@@ -390,7 +404,7 @@ void ledger::drain_waiters(std::vector<std::pair<std::function<void(admission)>,
             ++it;
             continue;
         }
-        const check c = evaluate(it->request, true);
+        const check c = evaluate(it->request, true, clock_.wall(), clock_.steady());
         if (c.result == verdict::wait) {
             for (const claim& cl : it->request.claims) blocked.insert(cl.budget);
             ++it;
@@ -400,7 +414,10 @@ void ledger::drain_waiters(std::vector<std::pair<std::function<void(admission)>,
             if (budgets_[cl.budget].def->on_exceed == exceed_action::queue) --budgets_[cl.budget].queued;
         admission decided;
         if (c.result == verdict::fits) {
-            decided = apply(std::move(it->request), c);
+            auto record = std::make_unique<held_call>();  // the rare queued path allocates under the lock
+            record->labels = std::move(it->request.labels);
+            record->admitted_at = clock_.steady();
+            decided = apply(std::move(it->request), c, std::move(record));
         } else {
             decided.result = admission::outcome::refused;  // things changed (a new period, an exhausted account)
             decided.refusal = c.refusal;
@@ -416,7 +433,7 @@ std::optional<refusal_detail> ledger::cancel_wait(std::uint64_t ticket) {
         if (it->ticket != ticket) continue;
         for (const claim& cl : it->request.claims)
             if (budgets_[cl.budget].def->on_exceed == exceed_action::queue) --budgets_[cl.budget].queued;
-        const check c = evaluate(it->request, true);
+        const check c = evaluate(it->request, true, clock_.wall(), clock_.steady());
         refusal_detail r = c.refusal.value_or(refusal_detail{});
         r.kind = refusal_kind::queue_timeout;
         r.retry_after_s = 1;
@@ -442,18 +459,19 @@ bool ledger::has_waiters() const {
     return !waiters_.empty();
 }
 
-void ledger::settle(std::uint64_t id, std::optional<money> actual) {
+void ledger::settle(held_call* raw, std::optional<money> actual) {
+    std::unique_ptr<held_call> owned(raw);  // freed after the lock is released
     std::vector<std::pair<std::function<void(admission)>, admission>> ready;
+    const unix_seconds wall_now = clock_.wall();
     {
         std::lock_guard lock(mutex_);
-        auto it = held_.find(id);
-        if (it == held_.end()) return;  // never: a handle settles once
-        held_call call = std::move(it->second);
-        held_.erase(it);
-        const unix_seconds now = clock_.wall();
+        if (raw->prev) raw->prev->next = raw->next;
+        else held_head_ = raw->next;
+        if (raw->next) raw->next->prev = raw->prev;
+        const held_call& call = *raw;
         for (const held_claim& c : call.claims) {
             budget_state& b = budgets_[c.budget];
-            roll(b, now);
+            roll(b, wall_now);
             switch (b.def->kind) {
                 case budget_kind::credits:
                 case budget_kind::money: {
@@ -556,14 +574,14 @@ std::vector<reservation_view> ledger::reservations() const {
     std::lock_guard lock(mutex_);
     const steady_nanos now = clock_.steady();
     std::vector<reservation_view> out;
-    for (const auto& [id, call] : held_) {
-        reservation_view v{id, call.labels, call.account_amount, {}, now - call.admitted_at};
+    for (const held_call* call = held_head_; call; call = call->next) {
+        reservation_view v{call->id, call->labels, call->account_amount, {}, now - call->admitted_at};
         money amount;
-        for (const auto& c : call.claims) {
+        for (const auto& c : call->claims) {
             v.budgets.push_back(defs_[c.budget].id);
             if (!c.usd_per_unit && budgets_[c.budget].metered()) amount = std::max(amount, c.amount);
         }
-        if (!call.account) v.amount = amount;
+        if (!call->account) v.amount = amount;
         out.push_back(std::move(v));
     }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });

@@ -5,6 +5,7 @@
 // and admitted when everything fits at once. One mutex, no I/O: the callbacks of admitted
 // waiters run after the lock is released.
 
+#include "policies/adaptive_mutex.hpp"
 #include "policies/budget.hpp"
 #include "policies/money.hpp"
 #include "policies/period.hpp"
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -149,19 +151,21 @@ private:
     enum class verdict { fits, wait, refuse };
     struct check;
 
-    void settle(std::uint64_t id, std::optional<money> actual);  // nullopt = release
-    check evaluate(const admission_request& request, bool queued_already);
-    admission apply(admission_request&& request, const check& c);
+    void settle(held_call* call, std::optional<money> actual);  // nullopt = release
+    check evaluate(const admission_request& request, bool queued_already, unix_seconds now, steady_nanos steady);
+    admission apply(admission_request&& request, const check& c, std::unique_ptr<held_call> call);
     void roll(budget_state& b, unix_seconds now);
     void refill(budget_state& b, steady_nanos now);
     void drain_waiters(std::vector<std::pair<std::function<void(admission)>, admission>>& ready);
     refusal_detail describe(const budget_state& b, const claim& c, refusal_kind kind) const;
 
-    mutable std::mutex mutex_;
+    mutable adaptive_mutex mutex_;
     std::vector<budget_def> defs_;
     std::vector<budget_state> budgets_;
     std::vector<account_state> accounts_;
-    std::unordered_map<std::uint64_t, held_call> held_;
+    // Calls in flight: an intrusive list, so that admission links a record allocated before
+    // the lock was taken and settlement unlinks one to free after it is released.
+    held_call* held_head_ = nullptr;
     std::list<waiter> waiters_;
     std::size_t max_queue_;
     ledger_clock clock_;

@@ -13,7 +13,9 @@ class ledger;
 class reservation {
 public:
     reservation() = default;
-    reservation(reservation&& other) noexcept : ledger_(other.ledger_), id_(other.id_) { other.ledger_ = nullptr; }
+    reservation(reservation&& other) noexcept : ledger_(other.ledger_), call_(other.call_), id_(other.id_) {
+        other.ledger_ = nullptr;
+    }
     reservation& operator=(reservation&& other) noexcept;
     reservation(const reservation&) = delete;
     reservation& operator=(const reservation&) = delete;
@@ -28,9 +30,10 @@ public:
 
 private:
     friend class ledger;
-    reservation(ledger* owner, std::uint64_t id) : ledger_(owner), id_(id) {}
+    reservation(ledger* owner, void* call, std::uint64_t id) : ledger_(owner), call_(call), id_(id) {}
 
     ledger* ledger_ = nullptr;
+    void* call_ = nullptr;  // the ledger's record of this call
     std::uint64_t id_ = 0;
 };
 
