@@ -5,8 +5,9 @@ set -eu
 
 build="g++ cmake make pkg-config ccache libboost1.81-dev libssl-dev nlohmann-json3-dev
        libspdlog-dev libsqlite3-dev zlib1g-dev"
-test="$build catch2 python3 python3-requests curl openssl ca-certificates procps"
-bench="$build wrk nginx-light squid curl openssl procps"
+test="$build catch2 python3 python3-requests python3-httpx python3-aiohttp python3-scrapy curl openssl
+      ca-certificates procps nodejs npm"
+bench="$build wrk nginx-light squid hey mitmproxy curl openssl procps python3"
 
 case "${1:-build}" in
   build) wanted=$build ;;
@@ -17,6 +18,11 @@ esac
 
 missing=""
 for pkg in $wanted; do
+  # A Node.js that came from elsewhere (NodeSource ships npm inside nodejs) is fine as it is.
+  case "$pkg" in
+    nodejs) command -v node >/dev/null 2>&1 && continue ;;
+    npm) command -v npm >/dev/null 2>&1 && continue ;;
+  esac
   status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
   [ "$status" = "installed" ] || missing="$missing $pkg"
 done

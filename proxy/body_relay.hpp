@@ -7,6 +7,7 @@
 #include "proxy/upstream_stream.hpp"
 
 #include <boost/asio/ssl/error.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 
@@ -19,6 +20,10 @@ namespace creditgate::proxy {
 // The TCP layer that carries a stream's timeouts.
 inline beast::tcp_stream& tcp_layer(beast::tcp_stream& s) { return s; }
 inline beast::tcp_stream& tcp_layer(upstream_stream& s) { return s.tcp(); }
+inline beast::tcp_stream& tcp_layer(beast::ssl_stream<beast::tcp_stream&>& s) { return s.next_layer(); }
+
+// The stream of an intercepted CONNECT: TLS over the client's own TCP stream.
+using intercepted_stream = beast::ssl_stream<beast::tcp_stream&>;
 
 struct relay_outcome {
     error_code read_error;   // the source failed (or timed out)

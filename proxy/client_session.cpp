@@ -5,12 +5,15 @@
 #include "proxy/forwarder.hpp"
 #include "proxy/logging.hpp"
 #include "proxy/request_target.hpp"
+#include "certs/intercept_tls.hpp"
+#include "policies/host_pattern.hpp"
 #include "proxy/upstream_connector.hpp"
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
 
 #include <memory>
+#include <type_traits>
 
 namespace creditgate::proxy {
 namespace {
@@ -25,11 +28,31 @@ bool is_upgrade(const http::fields& f) {
     return it != f.end() && http::token_list{it->value()}.exists("upgrade");
 }
 
+// Inside an intercepted CONNECT: who opened it and which host it is for.
+struct tunnel_origin {
+    const client_identity* client;
+    authority where;
+};
+
+// Whether a Host field names the CONNECT's authority (the default port may be left out).
+bool names_authority(std::string_view host_field, const authority& where) {
+    if (host_field.empty()) return true;  // HTTP/1.0 without Host: the tunnel says where
+    std::string host(host_field);
+    std::string port;
+    if (auto colon = host.rfind(':'); colon != std::string::npos && host.find(']') == std::string::npos && host.find(':') == colon) {
+        port = host.substr(colon + 1);
+        host.resize(colon);
+    }
+    if (policies::normalize_host(host) != where.host) return false;
+    return port.empty() ? where.port == 443 : port == std::to_string(where.port);
+}
+
 // State that lives as long as the connection.
 template <class Stream>
 class session {
 public:
-    session(worker& w, Stream& stream) : worker_(w), stream_(stream), scratch_(new char[scratch_bytes]) {
+    session(worker& w, Stream& stream, const tunnel_origin* inside = nullptr)
+        : worker_(w), stream_(stream), inside_(inside), scratch_(new char[scratch_bytes]) {
         buffer_.reserve(read_buffer_bytes);
     }
 
@@ -58,7 +81,7 @@ public:
             const auto& req = parser.get();
             record.method = req.method_string();
             co_await handle(parser, record);
-            log_access(record);
+            if (record.outcome != "tunnel_closed") log_access(record);
             if (!record.keep_alive) co_return;
         }
     }
@@ -110,6 +133,10 @@ private:
             co_await refuse(parser, record, make_refusal(503, "shutting_down", "creditgate is shutting down"));
             co_return;
         }
+        if (inside_) {
+            co_await handle_inside(parser, record);
+            co_return;
+        }
         // Identity first: nothing about destinations is revealed to strangers.
         const std::string_view credentials = req[http::field::proxy_authorization];
         if (credentials.empty() || credentials != cached_credentials_) {
@@ -126,7 +153,11 @@ private:
         record.client = cached_client_;
 
         if (req.method() == http::verb::connect) {
-            co_await handle_connect(parser, record);
+            if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+                co_await handle_connect(parser, record);
+            } else {
+                co_await refuse(parser, record, make_refusal(400, "bad_request", "CONNECT inside a tunnel"));
+            }
             co_return;
         }
         auto target = parse_absolute_target(req.target());
@@ -136,12 +167,52 @@ private:
                                          "creditgate is a forward proxy: send an absolute URL (http://host/path) as the target"));
             co_return;
         }
-        record.host = target->where.host;
-        record.path = target->path();
+        co_await meter(parser, record, *target, false);
+    }
+
+    // A request inside an intercepted CONNECT: origin-form, already identified, and only for
+    // the host the CONNECT named.
+    asio::awaitable<void> handle_inside(request_parser& parser, exchange_record& record) {
+        const auto& req = parser.get();
+        record.client = inside_->client;
+        if (req.method() == http::verb::connect) {
+            co_await refuse(parser, record, make_refusal(400, "bad_request", "CONNECT inside a tunnel"));
+            co_return;
+        }
+        const std::string_view raw = req.target();
+        std::optional<absolute_target> target;
+        if (!raw.empty() && raw.front() == '/') {
+            target.emplace();
+            target->https = true;
+            target->where = inside_->where;
+            target->explicit_port = inside_->where.port != 443;
+            target->origin_form = std::string(raw.substr(0, raw.find('#')));
+        } else {
+            target = parse_absolute_target(raw);  // absolute-form inside a tunnel is allowed, for the same host
+        }
+        if (!target) {
+            co_await refuse(parser, record, make_refusal(400, "bad_request", "malformed request target"));
+            co_return;
+        }
+        if (target->where.host != inside_->where.host || target->where.port != inside_->where.port ||
+            !names_authority(req[http::field::host], inside_->where)) {
+            record.host = target->where.host;
+            co_await refuse(parser, record,
+                            make_refusal(421, "misdirected_request",
+                                         "this connection is for " + inside_->where.to_string() + "; the request names another host"));
+            co_return;
+        }
+        co_await meter(parser, record, *target, true);
+    }
+
+    asio::awaitable<void> meter(request_parser& parser, exchange_record& record, const absolute_target& target, bool client_tls) {
+        const auto& req = parser.get();
+        record.host = target.where.host;
+        record.path = target.path();
         const policies::vendor_profile* vendor =
-            target->where.is_ip_literal ? nullptr : runtime_->routes().vendor_for(target->where.host);
+            target.where.is_ip_literal ? nullptr : runtime_->routes().vendor_for(target.where.host);
         if (!vendor) {
-            co_await refuse(parser, record, not_a_vendor(target->where));
+            co_await refuse(parser, record, not_a_vendor(target.where));
             co_return;
         }
         if (is_upgrade(req)) {
@@ -156,7 +227,7 @@ private:
             co_return;
         }
         in_flight_guard in_flight(worker_.state());
-        const forward_request request{*target, *vendor, false};
+        const forward_request request{target, *vendor, client_tls};
         co_await forward(worker_, *runtime_, stream_, buffer_, parser, request,
                          std::span<char>(scratch_.get(), scratch_bytes), record);
     }
@@ -177,10 +248,14 @@ private:
         record.host = where->host;
         const auto& routes = runtime_->routes();
         if (!where->is_ip_literal && routes.vendor_for(where->host)) {
-            // Interception arrives with the local CA; until then a vendor is never tunnelled blind.
-            co_await refuse(parser, record,
-                            make_refusal(403, "mitm_disabled",
-                                         where->host + " is a metered vendor; CONNECT to it needs TLS interception, which is off"));
+            if (!runtime_->leaves()) {
+                // A vendor is never tunnelled blind: without interception its calls would go unmetered.
+                co_await refuse(parser, record,
+                                make_refusal(403, "mitm_disabled",
+                                             where->host + " is a metered vendor; CONNECT to it needs TLS interception (tls.mitm), which is off"));
+                co_return;
+            }
+            co_await intercept(*where, record);
             co_return;
         }
         if (!routes.is_passthrough(where->host)) {
@@ -228,8 +303,49 @@ private:
         record.keep_alive = false;
     }
 
+    // CONNECT to a vendor: answer 200, take the client's TLS with a leaf for that host, and
+    // serve the requests inside with this same loop over the TLS stream.
+    asio::awaitable<void> intercept(const authority& where, exchange_record& record) {
+        const auto& limits = runtime_->limits();
+        std::string error;
+        auto leaf = runtime_->leaves()->get(where.host, error);
+        if (!leaf) {
+            spdlog::error("interception of {} failed: {}", where.host, error);
+            co_await send_refusal(stream_, make_refusal(502, "upstream_error", "cannot mint a certificate for " + where.host),
+                                  record, 11, false, seconds(limits.client_idle_s));
+            co_return;
+        }
+        const std::string_view established = "HTTP/1.1 200 Connection Established\r\n\r\n";
+        const asio::const_buffer reply = asio::buffer(established);
+        if (co_await write_all(stream_, std::span(&reply, 1), seconds(limits.client_idle_s))) co_return;
+        record.status = 200;
+        record.outcome = "intercepted";
+        record.keep_alive = false;
+        log_access(record);
+
+        intercepted_stream tls(stream_, *runtime_->intercept_tls());
+        if (!certs::prepare_intercept_ssl(tls.native_handle(), *leaf, &where.host)) co_return;
+        tcp_layer(stream_).expires_after(seconds(limits.header_read_s));
+        // The ClientHello may have come with the CONNECT head: hand those bytes to the handshake.
+        auto [ec, used] = co_await tls.async_handshake(asio::ssl::stream_base::server, buffer_.data(), use_nothrow);
+        buffer_.consume(used);
+        if (ec) {
+            spdlog::debug("client handshake for {} failed: {}", where.host, ec.message());
+            co_return;
+        }
+        const tunnel_origin origin{record.client, where};
+        {
+            session<intercepted_stream> inner(worker_, tls, &origin);
+            co_await inner.run();
+        }
+        tcp_layer(stream_).expires_after(std::chrono::seconds(2));
+        co_await tls.async_shutdown(use_nothrow);
+        record.outcome = "tunnel_closed";  // the CONNECT line was logged when the tunnel opened
+    }
+
     worker& worker_;
     Stream& stream_;
+    const tunnel_origin* inside_;
     beast::flat_buffer buffer_;
     std::unique_ptr<char[]> scratch_;
     std::shared_ptr<const runtime> runtime_;

@@ -1,5 +1,6 @@
 #include "proxy/disconnect_watch.hpp"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -24,7 +25,16 @@ void disconnect_watch::arm() {
             s->active = false;
             s->upstream->cancel();
         }
-        // n > 0: the client sent more (a pipelined request, TLS bytes): not a hang-up; stop watching.
+        // n > 0: the client sent more (a pipelined request, TLS bytes). A TLS client's close_notify
+        // is such bytes, followed by its FIN: POLLRDHUP sees the FIN behind the unread bytes.
+        if (n > 0) {
+            pollfd p{client.native_handle(), POLLRDHUP, 0};
+            if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+                s->client_left = true;
+                s->active = false;
+                s->upstream->cancel();
+            }
+        }
     });
 }
 

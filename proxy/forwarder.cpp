@@ -436,6 +436,9 @@ asio::awaitable<void> forward(worker& w, const runtime& rt, ClientStream& client
     }
 }
 
+template asio::awaitable<void> forward<intercepted_stream>(worker&, const runtime&, intercepted_stream&, beast::flat_buffer&,
+                                                           request_parser&, const forward_request&, std::span<char>,
+                                                           exchange_record&);
 template asio::awaitable<void> forward<beast::tcp_stream>(worker&, const runtime&, beast::tcp_stream&, beast::flat_buffer&,
                                                           request_parser&, const forward_request&, std::span<char>,
                                                           exchange_record&);

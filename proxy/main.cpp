@@ -1,6 +1,7 @@
 // creditgate: the command line of SPEC §2. Exit codes: 0 ok, 1 runtime failure,
 // 2 usage or configuration error.
 
+#include "certs/ca.hpp"
 #include "proxy/app.hpp"
 #include "proxy/config.hpp"
 #include "proxy/logging.hpp"
@@ -26,6 +27,7 @@ constexpr const char* usage_text =
     "usage:\n"
     "  creditgate [serve] --config FILE        run the proxy (default command)\n"
     "  creditgate check-config --config FILE   validate; print every error with its JSON path\n"
+    "  creditgate ca init|show --config FILE   create the local CA if missing / print its path and fingerprint\n"
     "  creditgate --version | --help\n"
     "\n"
     "Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.\n"
@@ -39,6 +41,7 @@ int usage_error(const std::string& message) {
 
 struct arguments {
     std::string command = "serve";
+    std::string subcommand;  // ca init | ca show
     std::string config;
 };
 
@@ -47,6 +50,10 @@ std::optional<int> parse_arguments(int argc, char** argv, arguments& out) {
     std::vector<std::string> args(argv + 1, argv + argc);
     std::size_t i = 0;
     if (i < args.size() && !args[i].empty() && args[i][0] != '-') out.command = args[i++];
+    if (out.command == "ca") {
+        if (i >= args.size() || (args[i] != "init" && args[i] != "show")) return usage_error("ca needs init or show");
+        out.subcommand = args[i++];
+    }
     for (; i < args.size(); ++i) {
         const std::string& a = args[i];
         if (a == "--help" || a == "-h") {
@@ -66,10 +73,25 @@ std::optional<int> parse_arguments(int argc, char** argv, arguments& out) {
             return usage_error("unknown argument \"" + a + "\"");
         }
     }
-    if (out.command != "serve" && out.command != "check-config")
+    if (out.command != "serve" && out.command != "check-config" && out.command != "ca")
         return usage_error("unknown command \"" + out.command + "\"");
     if (out.config.empty()) return usage_error(out.command + " needs --config FILE");
     return std::nullopt;
+}
+
+int run_ca_command(const std::string& what, const creditgate::proxy::config& cfg) {
+    using namespace creditgate;
+    std::string error;
+    bool created = false;
+    auto ca = what == "init" ? certs::load_or_create_ca(cfg.tls.ca_dir, error, &created) : certs::load_ca(cfg.tls.ca_dir, error);
+    if (!ca) {
+        std::fprintf(stderr, "creditgate: %s%s\n", error.c_str(),
+                     what == "show" ? " (creditgate ca init creates it)" : "");
+        return exit_runtime;
+    }
+    if (what == "init") std::printf("%s %s\n", created ? "created" : "exists", ca->cert_path.c_str());
+    std::printf("path %s\nsha256 %s\n", ca->cert_path.c_str(), certs::sha256_fingerprint(ca->cert.get()).c_str());
+    return exit_ok;
 }
 
 }  // namespace
@@ -93,6 +115,8 @@ int main(int argc, char** argv) {
                     result.value->budgets.size());
         return exit_ok;
     }
+
+    if (args.command == "ca") return run_ca_command(args.subcommand, *result.value);
 
     std::string error;
     if (!proxy::setup_logging(result.value->log, error)) {

@@ -1,5 +1,6 @@
 #include "proxy/runtime.hpp"
 
+#include "certs/intercept_tls.hpp"
 #include "certs/upstream_tls.hpp"
 
 #include <spdlog/spdlog.h>
@@ -30,7 +31,27 @@ std::shared_ptr<const runtime> runtime::create(config cfg, std::string& error, c
                          "(calls in flight settle against the counters they were admitted by)");
         metering = make_metering(cfg);
     }
-    return std::shared_ptr<const runtime>(new runtime(std::move(cfg), std::move(tls), std::move(metering)));
+    std::shared_ptr<runtime> rt(new runtime(std::move(cfg), std::move(tls), std::move(metering)));
+    if (!rt->set_up_interception(previous, error)) return nullptr;
+    return rt;
+}
+
+bool runtime::set_up_interception(const std::shared_ptr<const runtime>& previous, std::string& error) {
+    if (!cfg_.tls.mitm) return true;
+    if (previous && previous->leaves_ && previous->cfg().tls.ca_dir == cfg_.tls.ca_dir) {
+        leaves_ = previous->leaves_;  // same CA: keep the leaves minted so far
+        intercept_tls_ = previous->intercept_tls_;
+        return true;
+    }
+    bool created = false;
+    auto ca = certs::load_or_create_ca(cfg_.tls.ca_dir, error, &created);
+    if (!ca) return false;
+    if (created) spdlog::info("created the local CA {} (clients must trust it for HTTPS interception)", ca->cert_path);
+    certs::ssl_ctx_ptr ctx = certs::make_intercept_context(error);
+    if (!ctx) return false;
+    leaves_ = std::make_shared<certs::leaf_cache>(std::move(ca), 1024);
+    intercept_tls_ = std::make_shared<asio::ssl::context>(ctx.release());
+    return true;
 }
 
 runtime::runtime(config cfg, std::shared_ptr<asio::ssl::context> tls, std::shared_ptr<policies::metering> metering)

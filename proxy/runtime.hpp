@@ -3,6 +3,7 @@
 // never changed afterwards; a reload builds a new one. Requests hold a shared_ptr to the
 // snapshot they started with.
 
+#include "certs/leaf_cache.hpp"
 #include "policies/admission.hpp"
 #include "proxy/config.hpp"
 #include "proxy/http_io.hpp"
@@ -29,6 +30,10 @@ public:
     const client_directory& clients() const { return clients_; }
     const router& routes() const { return routes_; }
     const std::shared_ptr<asio::ssl::context>& upstream_tls() const { return upstream_tls_; }
+    // Interception of vendor CONNECTs (null when tls.mitm is off): the local CA's leaves and
+    // the server-side TLS context they are served with.
+    const std::shared_ptr<certs::leaf_cache>& leaves() const { return leaves_; }
+    const std::shared_ptr<asio::ssl::context>& intercept_tls() const { return intercept_tls_; }
     // Shared by every worker (the ledger locks itself) and by the runtimes of later reloads.
     const std::shared_ptr<policies::metering>& metering() const { return metering_; }
 
@@ -37,12 +42,15 @@ public:
 
 private:
     runtime(config cfg, std::shared_ptr<asio::ssl::context> tls, std::shared_ptr<policies::metering> metering);
+    bool set_up_interception(const std::shared_ptr<const runtime>& previous, std::string& error);
 
     config cfg_;
     client_directory clients_;
     router routes_;
     std::shared_ptr<asio::ssl::context> upstream_tls_;
     std::shared_ptr<policies::metering> metering_;
+    std::shared_ptr<certs::leaf_cache> leaves_;
+    std::shared_ptr<asio::ssl::context> intercept_tls_;
 };
 
 }  // namespace creditgate::proxy

@@ -90,7 +90,7 @@ class Refusals(harness.ProxyTestCase):
     def test_connect_refusals(self):
         auth = harness.basic("eu-1", "s3cret-eu")
         cases = [
-            ("api.scraperapi.com:443", 403, b"mitm_disabled"),      # a vendor is never tunnelled blind
+            # (a vendor CONNECT is intercepted, or refused with mitm_disabled: test_https_clients)
             ("example.com:443", 403, b"destination_not_allowed"),
             ("169.254.169.254:80", 403, b"destination_not_allowed"),
             # A passthrough host that resolves to loopback, without a resolve entry.

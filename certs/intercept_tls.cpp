@@ -1,0 +1,69 @@
+#include "certs/intercept_tls.hpp"
+
+#include <openssl/err.h>
+
+#include <cstring>
+
+namespace creditgate::certs {
+namespace {
+
+int expected_host_index() {
+    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
+bool same_host(const char* sni, const std::string& expected) {
+    std::size_t n = std::strlen(sni);
+    if (n > 0 && sni[n - 1] == '.') --n;  // a trailing dot names the same host
+    if (n != expected.size()) return false;
+    for (std::size_t i = 0; i < n; ++i) {
+        char c = sni[i];
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        if (c != expected[i]) return false;
+    }
+    return true;
+}
+
+int check_sni(SSL* ssl, int* alert, void*) {
+    const auto* expected = static_cast<const std::string*>(SSL_get_ex_data(ssl, expected_host_index()));
+    const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (expected && sni && !same_host(sni, *expected)) {
+        *alert = SSL_AD_UNRECOGNIZED_NAME;
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    }
+    return SSL_TLSEXT_ERR_OK;
+}
+
+int select_http11(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen, void*) {
+    static const unsigned char http11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+    unsigned char* selected = nullptr;
+    if (SSL_select_next_proto(&selected, outlen, http11, sizeof http11, in, inlen) == OPENSSL_NPN_NEGOTIATED) {
+        *out = selected;
+        return SSL_TLSEXT_ERR_OK;
+    }
+    return SSL_TLSEXT_ERR_NOACK;  // a client that offers only h2 falls back to no ALPN: HTTP/1.1
+}
+
+}  // namespace
+
+ssl_ctx_ptr make_intercept_context(std::string& error) {
+    ssl_ctx_ptr ctx(SSL_CTX_new(TLS_server_method()));
+    if (!ctx) {
+        error = last_openssl_error();
+        return nullptr;
+    }
+    SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+    SSL_CTX_set_tlsext_servername_callback(ctx.get(), check_sni);
+    SSL_CTX_set_alpn_select_cb(ctx.get(), select_http11, nullptr);
+    SSL_CTX_set_num_tickets(ctx.get(), 1);  // clients resume with one; OpenSSL's default 2 costs a signature more
+    SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
+    return ctx;
+}
+
+bool prepare_intercept_ssl(SSL* ssl, const leaf& l, const std::string* expected_host) {
+    return SSL_use_certificate(ssl, l.cert.get()) == 1 && SSL_use_PrivateKey(ssl, l.key.get()) == 1 &&
+           SSL_set_ex_data(ssl, expected_host_index(), const_cast<std::string*>(expected_host)) == 1;
+}
+
+}  // namespace creditgate::certs

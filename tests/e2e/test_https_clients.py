@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""HTTPS through interception: real clients (curl, requests, httpx, aiohttp, Scrapy, Node with
+undici) complete metered calls through HTTPS_PROXY with creditgate's CA; budgets run out as over
+plain HTTP; a client that does not trust the CA fails alone; SNI and Host must name the CONNECT
+host; with tls.mitm off a vendor CONNECT is refused."""
+
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import textwrap
+from decimal import Decimal
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import harness  # noqa: E402
+import requests  # noqa: E402
+
+PY = "/usr/bin/python3"
+URL = "https://api.scraperapi.com/?api_key=SA-KEY&url=https://example.com/"
+NODE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node")
+
+
+class HttpsClients(harness.VendorTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.node_modules = cls.install_node_client()
+
+    @classmethod
+    def install_node_client(cls):
+        """undici from the npm registry, pinned by the committed lockfile, into a scratch folder."""
+        folder = os.path.join(cls.tmp, "node")
+        os.makedirs(folder)
+        for name in ("package.json", "package-lock.json", "client.mjs"):
+            shutil.copy(os.path.join(NODE_DIR, name), folder)
+        out = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=folder,
+                             capture_output=True, text=True, timeout=120)
+        if out.returncode != 0:
+            raise RuntimeError(f"npm ci failed: {out.stderr}")
+        return folder
+
+    def setUp(self):
+        super().setUp()
+        self.add_account("scraperapi", "SA-KEY")
+        self.config = self.vendor_config(accounts=[{"id": "sa", "vendor": "scraperapi", "api_key": "SA-KEY"}],
+                                         budgets=[{"id": "b", "vendor": "scraperapi", "limit": 100}])
+        self.proxy = self.start_proxy(self.config)
+        self.ca = os.path.join(self.config["state_dir"], "ca", "creditgate-ca.pem")
+        self.proxy_url = self.proxy.proxy_url("eu-1", "s3cret-eu")
+
+    def billed(self):
+        return Decimal(self.vendor_account("SA-KEY")["billed"])
+
+    def run_client(self, args, env, cwd=None):
+        out = subprocess.run(args, env=harness.clean_env(**env), capture_output=True, text=True, timeout=60, cwd=cwd)
+        self.assertEqual(out.returncode, 0, out.stderr[-2000:])
+        return out.stdout
+
+    def test_curl(self):
+        out = self.run_client(["curl", "-sS", "-i", URL], {"https_proxy": self.proxy_url, "CURL_CA_BUNDLE": self.ca})
+        self.assertIn("X-Creditgate-Cost: 1", out)
+        out = self.run_client(["curl", "-sS", "-i", "--cacert", self.ca, "-x", self.proxy_url, URL], {})
+        self.assertIn("200 OK", out)
+        self.assertEqual(self.billed(), 2)
+
+    def test_requests(self):
+        code = f"import requests; r = requests.get({URL!r}, timeout=20); print(r.status_code, r.headers['X-Creditgate-Cost'])"
+        out = self.run_client([PY, "-c", code], {"HTTPS_PROXY": self.proxy_url, "REQUESTS_CA_BUNDLE": self.ca})
+        self.assertEqual(out.split(), ["200", "1"])
+
+    def test_httpx(self):
+        code = f"import httpx; r = httpx.get({URL!r}, timeout=20); print(r.status_code, r.headers['x-creditgate-cost'])"
+        out = self.run_client([PY, "-c", code], {"HTTPS_PROXY": self.proxy_url, "SSL_CERT_FILE": self.ca})
+        self.assertEqual(out.split(), ["200", "1"])
+
+    def test_aiohttp(self):
+        code = textwrap.dedent(f"""
+            import asyncio, ssl, aiohttp
+            async def main():
+                context = ssl.create_default_context(cafile={self.ca!r})
+                async with aiohttp.ClientSession(trust_env=True) as s:
+                    async with s.get({URL!r}, ssl=context) as r:
+                        print(r.status, r.headers['X-Creditgate-Cost'])
+            asyncio.run(main())
+        """)
+        out = self.run_client([PY, "-c", code], {"HTTPS_PROXY": self.proxy_url})
+        self.assertEqual(out.split(), ["200", "1"])
+
+    def test_scrapy(self):
+        spider = os.path.join(self.tmp, "spider.py")
+        with open(spider, "w") as f:
+            f.write(textwrap.dedent(f"""
+                import scrapy
+                class Vendor(scrapy.Spider):
+                    name = "vendor"
+                    start_urls = [{URL!r}]
+                    def parse(self, response):
+                        yield {{"status": response.status, "cost": response.headers.get("X-Creditgate-Cost").decode()}}
+            """))
+        out_file = os.path.join(self.tmp, "items.json")
+        self.run_client([PY, "-m", "scrapy", "runspider", spider, "-O", out_file, "-s", "LOG_LEVEL=ERROR",
+                         "-s", "TELNETCONSOLE_ENABLED=False"], {"https_proxy": self.proxy_url}, cwd=self.tmp)
+        with open(out_file) as f:
+            self.assertEqual(json.load(f), [{"status": 200, "cost": "1"}])
+
+    def test_node_undici(self):
+        out = self.run_client(["node", os.path.join(self.node_modules, "client.mjs"), URL],
+                              {"HTTPS_PROXY": self.proxy_url, "NODE_EXTRA_CA_CERTS": self.ca}, cwd=self.node_modules)
+        answer = json.loads(out)
+        self.assertEqual((answer["status"], answer["headers"]["x-creditgate-cost"]), (200, "1"))
+
+    def test_budget_runs_out_over_https(self):
+        session = requests.Session()
+        session.proxies = {"https": self.proxy_url}
+        self.addCleanup(session.close)
+        # verify per request: requests lets an exported REQUESTS_CA_BUNDLE override a session's verify.
+        amazon = "https://api.scraperapi.com/?api_key=SA-KEY&url=https://www.amazon.com/&render=true"
+        codes = [session.get(amazon, timeout=10, verify=self.ca).status_code for _ in range(8)]  # 15 each against 100
+        self.assertEqual(codes, [200] * 6 + [402] * 2)
+        self.assertEqual(self.billed(), 90)
+        r = session.get(amazon, timeout=10, verify=self.ca)
+        self.assertEqual(r.json()["error"]["code"], "budget_exhausted")
+        self.assertEqual(self.budget(self.proxy, "b")["frozen"], 0)
+
+    def test_untrusting_client_fails_alone(self):
+        out = subprocess.run(["curl", "-sS", "-x", self.proxy_url, URL], env=harness.clean_env(CURL_CA_BUNDLE="/dev/null"),
+                             capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertEqual(self.billed(), 0)
+        self.assertIn("200 OK", self.run_client(["curl", "-sS", "-i", "--cacert", self.ca, "-x", self.proxy_url, URL], {}))
+
+    def open_tunnel(self, host="api.scraperapi.com", sni=None):
+        sock = socket.create_connection(("127.0.0.1", self.proxy.proxy_port), timeout=10)
+        sock.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n"
+                     f"Proxy-Authorization: {harness.basic('eu-1', 's3cret-eu')}\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(1)
+        self.assertIn(b"200", head)
+        context = ssl.create_default_context(cafile=self.ca)
+        context.check_hostname = False
+        return context.wrap_socket(sock, server_hostname=sni or host)
+
+    def test_inner_host_must_name_the_connect_host(self):
+        tls = self.open_tunnel()
+        tls.sendall(b"GET /?api_key=SA-KEY&url=https://example.com/ HTTP/1.1\r\nHost: api.crustdata.com\r\n\r\n")
+        answer = tls.recv(65536)
+        self.assertIn(b"421 Misdirected Request", answer)
+        self.assertIn(b"misdirected_request", answer)
+        tls.close()
+        self.assertEqual(self.billed(), 0)
+
+    def test_sni_must_name_the_connect_host(self):
+        with self.assertRaises(ssl.SSLError):
+            self.open_tunnel(sni="api.crustdata.com")
+
+    def test_mitm_off_refuses_vendor_connects(self):
+        config = dict(self.config, tls={"mitm": False, "upstream_ca_file": self.ca_pem})
+        proxy = self.start_proxy(config)
+        data = harness.raw_exchange(proxy.proxy_port,
+                                    f"CONNECT api.scraperapi.com:443 HTTP/1.1\r\nHost: api.scraperapi.com:443\r\n"
+                                    f"Proxy-Authorization: {harness.basic('eu-1', 's3cret-eu')}\r\n\r\n".encode(),
+                                    until_close=False)
+        self.assertTrue(data.startswith(b"HTTP/1.1 403"), data)
+        self.assertIn(b"X-Creditgate-Error: mitm_disabled", data)
+
+
+if __name__ == "__main__":
+    harness.main()
