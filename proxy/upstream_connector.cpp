@@ -6,6 +6,7 @@
 #include <boost/asio/ssl/error.hpp>
 
 #include <openssl/x509.h>
+#include <spdlog/spdlog.h>
 
 namespace creditgate::proxy {
 namespace {
@@ -86,7 +87,7 @@ asio::awaitable<dial_result> dial_upstream(asio::io_context& io, const runtime& 
         connection->tls_context = rt.upstream_tls();
         connection->stream.use_tls(*connection->tls_context);
         SSL* ssl = connection->stream.tls().native_handle();
-        if (!certs::prepare_upstream_ssl(ssl, target.host)) {
+        if (!certs::prepare_upstream_ssl(ssl, target.host, &connection->key)) {
             out.failure = upstream_error("cannot set up TLS for " + target.host);
             co_return out;
         }
@@ -104,6 +105,8 @@ asio::awaitable<dial_result> dial_upstream(asio::io_context& io, const runtime& 
             co_return out;
         }
     }
+    if (target.tls && SSL_session_reused(connection->stream.tls().native_handle()))
+        spdlog::debug("upstream TLS session resumed for {}", where);
     tcp_stream.expires_never();
     out.connection = std::move(connection);
     co_return out;

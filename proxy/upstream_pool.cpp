@@ -1,10 +1,17 @@
 #include "proxy/upstream_pool.hpp"
 
+#include "certs/upstream_tls.hpp"
+
 #include <sys/socket.h>
 
 #include <cerrno>
 
 namespace creditgate::proxy {
+
+upstream_connection::~upstream_connection() {
+    // Idle connections end without close_notify; their TLS session must stay resumable.
+    if (stream.is_tls()) certs::keep_session_resumable(stream.tls().native_handle());
+}
 
 std::string upstream_key(bool tls, std::string_view host, std::uint16_t port) {
     std::string key;

@@ -17,6 +17,7 @@ struct upstream_connection {
     // client write per piece of a small answer.
     static constexpr std::size_t read_buffer_bytes = 16 * 1024;
     explicit upstream_connection(asio::io_context& ioc) : stream(ioc) { buffer.reserve(read_buffer_bytes); }
+    ~upstream_connection();
 
     upstream_stream stream;
     beast::flat_buffer buffer;  // read buffer; empty between complete messages

@@ -70,6 +70,15 @@ class UpstreamTls(harness.ProxyTestCase):
         self.assertEqual(r.status_code, 200)
         self.assertEqual(r.json()["path"], "/echo")
 
+    def test_new_upstream_connections_resume_the_tls_session(self):
+        config = self.base_config(log={"level": "debug"}, threads=1)
+        proxy = self.start_proxy(config)
+        proxies = {"http": proxy.proxy_url("eu-1", "s3cret-eu")}
+        for _ in range(3):  # the vendor closes after each answer: three connections, three handshakes
+            self.assertEqual(requests.get("http://api.scraperapi.com/close", proxies=proxies, timeout=10).status_code, 200)
+        log = proxy.wait_for_log("upstream TLS session resumed")
+        self.assertGreaterEqual(log.count("upstream TLS session resumed"), 2)
+
     def test_unreachable_upstream_is_502(self):
         with __import__("socket").socket() as s:
             s.bind(("127.0.0.1", 0))

@@ -204,16 +204,20 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(429, "You have reached your concurrency limit.", content_type="text/plain")
             if remaining(a) < cost:
                 return self.send(403, "You have used up all your API credits. Upgrade your plan.", content_type="text/plain")
+        # In flight at the vendor until it starts answering: a proxy may settle (and let the
+        # next call in) as soon as the answer's head arrives.
         with self.in_flight(a):
             self.pause()
-            if self.failing():
-                return self.send(500, "Request failed after retries.", content_type="text/plain")
+            failed = self.failing()
             status = 404 if target.endswith("/404") else 200
-            with LOCK:
-                charge(a, cost)
-            self.send(status, f"<html><body>page of {target}</body></html>",
-                      {"sa-credit-cost": cost, "sa-statuscode": status, "sa-final-url": target, "sa-from-cache": 0},
-                      content_type="text/html")
+            if not failed:
+                with LOCK:
+                    charge(a, cost)
+        if failed:
+            return self.send(500, "Request failed after retries.", content_type="text/plain")
+        self.send(status, f"<html><body>page of {target}</body></html>",
+                  {"sa-credit-cost": cost, "sa-statuscode": status, "sa-final-url": target, "sa-from-cache": 0},
+                  content_type="text/html")
 
     # ---- MultiCart ----
     def multicart(self):
