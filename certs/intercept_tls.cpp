@@ -14,6 +14,12 @@ int expected_host_index() {
 
 bool same_host(const char* sni, const std::string& expected) {
     std::size_t n = std::strlen(sni);
+    // Some clients (older Go, as in Debian's hey) put the port in the SNI, which RFC 6066 does
+    // not allow; the host is what must match.
+    if (const char* colon = std::strrchr(sni, ':')) {
+        const std::size_t at = static_cast<std::size_t>(colon - sni);
+        if (at + 1 < n && std::strspn(colon + 1, "0123456789") == n - at - 1) n = at;
+    }
     if (n > 0 && sni[n - 1] == '.') --n;  // a trailing dot names the same host
     if (n != expected.size()) return false;
     for (std::size_t i = 0; i < n; ++i) {

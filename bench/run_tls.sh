@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# HTTPS benchmark, all in one run: nginx serves 1 KiB over TLS (ECDSA P-256); hey measures it
+# directly, through creditgate's interception (hey -x: CONNECT, then TLS to creditgate's leaf;
+# creditgate meters and forwards over a pooled, verified TLS connection), and through mitmproxy.
+# Keep-alive, and a new client connection per call (-disable-keepalive).
+# Usage: bench/run_tls.sh [path/to/creditgate] [rounds] [seconds]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+binary=$(realpath "${1:-$here/../build/creditgate}")
+rounds=${2:-3}
+duration=${3:-10}
+connections=${CONNECTIONS:-32}
+py=/usr/bin/python3
+
+work=$(mktemp -d /tmp/creditgate-bench-tls.XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 200); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
+
+# --- a bench CA and an ECDSA certificate for nginx (bench.local and 127.0.0.1) ---
+mkdir -p "$work/pki"
+( cd "$work/pki"
+  openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null
+  openssl req -x509 -new -key ca.key -sha256 -days 2 -subj /CN=bench-ca -out ca.pem 2>/dev/null
+  openssl ecparam -name prime256v1 -genkey -noout -out server.key 2>/dev/null
+  openssl req -new -key server.key -subj /CN=bench.local -out server.csr 2>/dev/null
+  printf 'subjectAltName=DNS:bench.local,IP:127.0.0.1\n' > ext
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -sha256 -extfile ext -out server.pem 2>/dev/null )
+
+nginx_port=$(free_port)
+mkdir -p "$work/www" "$work/nginx"
+head -c 1024 /dev/urandom > "$work/www/1k.bin"
+cat > "$work/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $work/nginx/body; proxy_temp_path $work/nginx/proxy; fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi; scgi_temp_path $work/nginx/scgi;
+  server {
+    listen 127.0.0.1:$nginx_port ssl;
+    ssl_certificate $work/pki/server.pem;
+    ssl_certificate_key $work/pki/server.key;
+    ssl_session_cache shared:SSL:10m;
+    root $work/www;
+  }
+}
+CONF
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+pids+=($!)
+wait_port "$nginx_port"
+
+# --- creditgate: bench.local is a vendor reached over verified TLS; interception on ---
+cat > "$work/creditgate.json" <<CONF
+{
+  "listen": "127.0.0.1:0",
+  "admin": { "listen": "127.0.0.1:0", "token": "bench" },
+  "state_dir": "$work/var",
+  "threads": ${CREDITGATE_THREADS:-1},
+  "storage": { "kind": "memory" },
+  "log": { "level": "info", "file": "$work/creditgate.log" },
+  "tls": { "mitm": true, "upstream_ca_file": "$work/pki/ca.pem" },
+  "vendors_dir": "$here/../config/vendors",
+  "vendors": [ { "use": "scraperapi", "hosts": ["bench.local"], "upstream_tls": "always" } ],
+  "resolve": { "bench.local:$nginx_port": "127.0.0.1:$nginx_port" },
+  "clients": [ { "id": "bench", "team": "bench", "secret": "bench-secret" } ],
+  "budgets": [ { "id": "bench-credits", "scope": { "team": "bench" }, "vendor": "scraperapi", "limit": 1000000000, "period": "month" } ]
+}
+CONF
+"$binary" serve --config "$work/creditgate.json" > "$work/creditgate.out" 2>"$work/creditgate.err" &
+pids+=($!)
+for _ in $(seq 100); do grep -q listening "$work/creditgate.out" 2>/dev/null && break; sleep 0.05; done
+cg_port=$(sed -n 's/.*proxy=127.0.0.1:\([0-9]*\).*/\1/p' "$work/creditgate.out")
+[ -n "$cg_port" ] || { echo "creditgate did not start" >&2; cat "$work/creditgate.err" >&2; exit 1; }
+
+# --- mitmproxy: the peer interceptor, trusting the bench CA upstream ---
+mitm_port=$(free_port)
+mkdir -p "$work/mitm"
+mitmdump --listen-host 127.0.0.1 --listen-port "$mitm_port" --set confdir="$work/mitm" \
+  --set ssl_verify_upstream_trusted_ca="$work/pki/ca.pem" -q > "$work/mitm.log" 2>&1 &
+pids+=($!)
+wait_port "$mitm_port"
+for _ in $(seq 100); do [ -f "$work/mitm/mitmproxy-ca-cert.pem" ] && break; sleep 0.05; done
+
+# hey (Go) trusts SSL_CERT_FILE: the bench CA (direct), creditgate's CA and mitmproxy's.
+cat "$work/pki/ca.pem" "$work/var/ca/creditgate-ca.pem" "$work/mitm/mitmproxy-ca-cert.pem" > "$work/trust.pem"
+export SSL_CERT_FILE="$work/trust.pem"
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+
+run() {  # name mode proxy-url target
+  local extra=()
+  [ "$2" = "new-conn" ] && extra+=(-disable-keepalive)
+  [ -n "$3" ] && extra+=(-x "$3")
+  local out
+  out=$(hey -z "${duration}s" -c "$connections" "${extra[@]}" "$4" 2>&1)
+  echo "$out" > "$work/hey-$1-$2.txt"
+  local rps p99 errors
+  rps=$(echo "$out" | sed -n 's/.*Requests\/sec:[[:space:]]*\([0-9.]*\).*/\1/p')
+  p99=$(echo "$out" | sed -n 's/.*99% in \([0-9.]*\) secs.*/\1/p')
+  errors=$(echo "$out" | grep -c 'Error distribution' || true)
+  echo "$1 mode=$2 rps=${rps:-0} p99_ms=$($py -c "print(round(float('${p99:-0}')*1000, 2))") errors=$errors"
+}
+
+direct="https://127.0.0.1:$nginx_port/1k.bin"
+vendor="https://bench.local:$nginx_port/1k.bin"
+cg="http://bench:bench-secret@127.0.0.1:$cg_port"
+mitm="http://127.0.0.1:$mitm_port"
+run warm keepalive "$cg" "$vendor" > /dev/null
+results="$work/results.txt"
+for r in $(seq "$rounds"); do
+  run direct keepalive "" "$direct" | tee -a "$results"
+  run creditgate keepalive "$cg" "$vendor" | tee -a "$results"
+  run mitmproxy keepalive "$mitm" "$direct" | tee -a "$results"
+  run direct new-conn "" "$direct" | tee -a "$results"
+  run creditgate new-conn "$cg" "$vendor" | tee -a "$results"
+done
+grep -q "status=200" "$work/creditgate.log" || { echo "creditgate served nothing" >&2; exit 1; }
+
+$py - "$results" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    name, *fields = line.split()
+    f = dict(x.split("=") for x in fields)
+    runs.setdefault((name, f["mode"]), []).append(f)
+med = {k: {m: statistics.median(float(r[m]) for r in v) for m in ("rps", "p99_ms", "errors")} for k, v in runs.items()}
+print(f"\n{'':24}{'req/s':>10}{'p99 ms':>9}{'errors':>8}{'× direct':>10}")
+for mode in ("keepalive", "new-conn"):
+    d = med[("direct", mode)]
+    for name in ("direct", "creditgate", "mitmproxy"):
+        if (name, mode) not in med: continue
+        m = med[(name, mode)]
+        print(f"{name + ' ' + mode:24}{m['rps']:>10.0f}{m['p99_ms']:>9.2f}{m['errors']:>8.0f}{m['rps']/d['rps']:>10.2f}")
+ka = med[("creditgate", "keepalive")]["rps"]
+print(f"\ncreditgate keep-alive: {ka/med[('direct','keepalive')]['rps']:.2f}x direct (target 0.45), "
+      f"{ka/med[('mitmproxy','keepalive')]['rps']:.1f}x mitmproxy (target 20)")
+print(f"creditgate new connection per call: {med[('creditgate','new-conn')]['rps']/med[('direct','new-conn')]['rps']:.2f}x direct (target 0.8)")
+PY
