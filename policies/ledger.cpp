@@ -1,4 +1,5 @@
 #include "policies/ledger.hpp"
+#include "policies/ledger_state.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -7,83 +8,12 @@
 namespace creditgate::policies {
 namespace {
 
-constexpr std::int64_t micro = 1'000'000;  // rate tokens are counted in millionths
+constexpr std::int64_t micro = token_micro;
 constexpr steady_nanos nanos_per_second = 1'000'000'000;
 
 std::int64_t ceil_seconds(steady_nanos ns) { return std::max<std::int64_t>(1, (ns + nanos_per_second - 1) / nanos_per_second); }
 
 }  // namespace
-
-// ---- state -------------------------------------------------------------------------------
-
-struct ledger::budget_state {
-    const budget_def* def;
-    std::string unit;
-    period_window window;
-    money used, frozen, drift;         // credits and money: this window only
-    std::int64_t in_flight = 0;        // concurrency
-    std::int64_t tokens = 0;           // rate, in millionths of a token
-    steady_nanos refilled_at = 0;
-    std::uint64_t would_block = 0;
-    std::size_t queued = 0;            // waiters that claim this budget
-
-    bool metered() const { return def->kind == budget_kind::credits || def->kind == budget_kind::money; }
-    money limit() const {
-        switch (def->kind) {
-            case budget_kind::concurrency: return money::units(def->max_concurrent);
-            case budget_kind::rate: return money::units(def->rate.tokens);
-            default: return def->limit;
-        }
-    }
-};
-
-struct ledger::account_state {
-    account_def def;
-    std::optional<money> reading;
-    balance_source source = balance_source::none;
-    std::optional<unix_seconds> updated_at;
-    money frozen, settled_since_reading, drift;
-    bool exhausted = false;
-    std::int64_t in_flight = 0;
-    std::optional<std::string> poll_error;
-
-    std::optional<money> remaining() const {
-        if (!reading) return std::nullopt;
-        return *reading - frozen - settled_since_reading;
-    }
-};
-
-struct ledger::held_claim {
-    std::size_t budget;
-    money amount;
-    std::optional<money> usd_per_unit;
-    unix_seconds window_start;
-};
-
-struct ledger::held_call {
-    std::uint64_t id = 0;
-    std::vector<held_claim> claims;
-    std::optional<std::size_t> account;
-    money account_amount;
-    call_labels labels;
-    steady_nanos admitted_at = 0;
-    held_call* prev = nullptr;
-    held_call* next = nullptr;
-};
-
-struct ledger::waiter {
-    std::uint64_t ticket;
-    admission_request request;
-    std::function<void(admission)> on_admitted;
-};
-
-struct ledger::check {
-    verdict result = verdict::fits;
-    std::optional<refusal_detail> refusal;   // refuse, or the reason to wait
-    std::vector<std::size_t> short_budgets;  // wait: the queue budgets that are short
-    std::vector<std::size_t> shadow_short;   // shadow budgets this call would have been refused by
-    std::int64_t queue_timeout_ms = 0;
-};
 
 ledger_clock ledger_clock::system() {
     return {[] {
@@ -536,56 +466,6 @@ std::optional<std::size_t> ledger::account_index(std::string_view id) const {
     for (std::size_t i = 0; i < accounts_.size(); ++i)
         if (accounts_[i].def.id == id) return i;
     return std::nullopt;
-}
-
-std::vector<budget_view> ledger::budgets() const {
-    std::lock_guard lock(mutex_);
-    const unix_seconds now = clock_.wall();
-    const steady_nanos steady = clock_.steady();
-    std::vector<budget_view> out;
-    for (const budget_state& state : budgets_) {
-        budget_state b = state;  // a copy: viewing does not advance the ledger
-        const_cast<ledger*>(this)->roll(b, now);
-        const_cast<ledger*>(this)->refill(b, steady);
-        budget_view v{b.def, b.unit, b.limit(), b.used, b.frozen, {}, b.drift, b.window, b.queued, b.would_block, false};
-        switch (b.def->kind) {
-            case budget_kind::concurrency: v.frozen = money::units(b.in_flight); v.remaining = v.limit - v.frozen; break;
-            case budget_kind::rate: v.remaining = money::units(b.tokens / micro); break;
-            default: v.remaining = b.def->limit - b.used - b.frozen; break;
-        }
-        if (b.metered() && b.def->soft_limit) {
-            const auto threshold = b.def->limit.times(*b.def->soft_limit, money::rounding::up);
-            v.soft_limit_reached = threshold && b.used + b.frozen >= *threshold;
-        }
-        out.push_back(v);
-    }
-    return out;
-}
-
-std::vector<account_view> ledger::accounts() const {
-    std::lock_guard lock(mutex_);
-    std::vector<account_view> out;
-    for (const account_state& a : accounts_)
-        out.push_back({a.def.id, a.def.vendor, a.remaining(), a.source, a.updated_at, a.frozen, a.drift, a.exhausted, a.poll_error});
-    return out;
-}
-
-std::vector<reservation_view> ledger::reservations() const {
-    std::lock_guard lock(mutex_);
-    const steady_nanos now = clock_.steady();
-    std::vector<reservation_view> out;
-    for (const held_call* call = held_head_; call; call = call->next) {
-        reservation_view v{call->id, call->labels, call->account_amount, {}, now - call->admitted_at};
-        money amount;
-        for (const auto& c : call->claims) {
-            v.budgets.push_back(defs_[c.budget].id);
-            if (!c.usd_per_unit && budgets_[c.budget].metered()) amount = std::max(amount, c.amount);
-        }
-        if (!call->account) v.amount = amount;
-        out.push_back(std::move(v));
-    }
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
-    return out;
 }
 
 }  // namespace creditgate::policies

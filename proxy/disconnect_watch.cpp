@@ -7,6 +7,15 @@
 
 namespace creditgate::proxy {
 
+bool client_has_left(tcp::socket& client) {
+    char byte;
+    const ssize_t n = ::recv(client.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) return true;
+    if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+    pollfd p{client.native_handle(), POLLRDHUP, 0};  // bytes pending (TLS close_notify) and then a FIN
+    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 disconnect_watch::disconnect_watch(tcp::socket& client, beast::tcp_stream& upstream)
     : client_(client), state_(std::make_shared<state>()) {
     state_->upstream = &upstream;

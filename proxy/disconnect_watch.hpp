@@ -9,6 +9,10 @@
 
 namespace creditgate::proxy {
 
+// Whether a client has hung up, without blocking or consuming anything: for calls that waited
+// (in a budget queue) with nobody watching.
+bool client_has_left(tcp::socket& client);
+
 class disconnect_watch {
 public:
     disconnect_watch(tcp::socket& client, beast::tcp_stream& upstream);

@@ -266,6 +266,12 @@ asio::awaitable<void> forward(worker& w, const runtime& rt, ClientStream& client
                               client_timeout);
         co_return;
     }
+    if (call.decision_name == "queued_allowed" && client_has_left(beast::get_lowest_layer(client).socket())) {
+        // It gave up while it waited: nothing goes to the vendor and the credits go back.
+        record.outcome = "client_aborted";
+        record.decision = "client_aborted";
+        co_return;
+    }
     const auto account_index = plan.account == "unregistered" ? metering.account_index("unregistered@" + vendor.name)
                                                               : metering.account_index(plan.account);
     // From here every exit before settlement releases the reservation (its destructor).

@@ -218,6 +218,27 @@ class Metering(harness.VendorTestCase):
         self.assertIn("Retry-After", r.headers)
         slow.join(20)
 
+    def test_a_client_that_leaves_the_queue_never_reaches_the_vendor(self):
+        self.add_account("scraperapi", "SA-KEY")
+        budget = {"id": "one", "vendor": "scraperapi", "max_concurrent": 1, "on_exceed": "queue", "queue_timeout_ms": 10000}
+        proxy = self.start_proxy(self.config_with([{"id": "sa", "vendor": "scraperapi", "api_key": "SA-KEY"}], [budget]))
+        s = self.session(proxy)
+        holder = threading.Thread(target=lambda: s.get(
+            "http://api.scraperapi.com/?api_key=SA-KEY&url=https://example.com/&mock_sleep_ms=1200", timeout=20))
+        holder.start()
+        time.sleep(0.3)
+        sock = socket.create_connection(("127.0.0.1", proxy.proxy_port))
+        sock.sendall(f"GET http://api.scraperapi.com/?api_key=SA-KEY&url=https://amazon.com/ HTTP/1.1\r\n"
+                     f"Host: api.scraperapi.com\r\nProxy-Authorization: {harness.basic('eu-1', 's3cret-eu')}\r\n\r\n".encode())
+        self.wait_until(lambda: self.budget(proxy, "one")["queued"] == 1, what="the second call to queue")
+        sock.close()  # gives up while it waits
+        holder.join(20)
+        proxy.wait_for_log("decision=client_aborted")
+        self.assertEqual(self.vendor_account("SA-KEY")["calls"], 1)
+        self.assertEqual(Decimal(self.vendor_account("SA-KEY")["billed"]), 1)
+        b = self.budget(proxy, "one")
+        self.assertEqual((b["frozen"], b["queued"]), (0, 0))
+
     def test_rate_limit_answers_429_with_retry_after(self):
         self.add_account("crustdata", "CD-KEY")
         budget = {"id": "rate", "scope": {"client": "eu-1"}, "vendor": "crustdata", "rate": "3/min"}

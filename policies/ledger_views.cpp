@@ -1,0 +1,58 @@
+#include "policies/ledger.hpp"
+#include "policies/ledger_state.hpp"
+
+#include <algorithm>
+
+namespace creditgate::policies {
+
+std::vector<budget_view> ledger::budgets() const {
+    std::lock_guard lock(mutex_);
+    const unix_seconds now = clock_.wall();
+    const steady_nanos steady = clock_.steady();
+    std::vector<budget_view> out;
+    for (const budget_state& state : budgets_) {
+        budget_state b = state;  // a copy: viewing does not advance the ledger
+        const_cast<ledger*>(this)->roll(b, now);
+        const_cast<ledger*>(this)->refill(b, steady);
+        budget_view v{b.def, b.unit, b.limit(), b.used, b.frozen, {}, b.drift, b.window, b.queued, b.would_block, false};
+        switch (b.def->kind) {
+            case budget_kind::concurrency: v.frozen = money::units(b.in_flight); v.remaining = v.limit - v.frozen; break;
+            case budget_kind::rate: v.remaining = money::units(b.tokens / token_micro); break;
+            default: v.remaining = b.def->limit - b.used - b.frozen; break;
+        }
+        if (b.metered() && b.def->soft_limit) {
+            const auto threshold = b.def->limit.times(*b.def->soft_limit, money::rounding::up);
+            v.soft_limit_reached = threshold && b.used + b.frozen >= *threshold;
+        }
+        out.push_back(v);
+    }
+    return out;
+}
+
+std::vector<account_view> ledger::accounts() const {
+    std::lock_guard lock(mutex_);
+    std::vector<account_view> out;
+    for (const account_state& a : accounts_)
+        out.push_back({a.def.id, a.def.vendor, a.remaining(), a.source, a.updated_at, a.frozen, a.drift, a.exhausted, a.poll_error});
+    return out;
+}
+
+std::vector<reservation_view> ledger::reservations() const {
+    std::lock_guard lock(mutex_);
+    const steady_nanos now = clock_.steady();
+    std::vector<reservation_view> out;
+    for (const held_call* call = held_head_; call; call = call->next) {
+        reservation_view v{call->id, call->labels, call->account_amount, {}, now - call->admitted_at};
+        money amount;
+        for (const auto& c : call->claims) {
+            v.budgets.push_back(defs_[c.budget].id);
+            if (!c.usd_per_unit && budgets_[c.budget].metered()) amount = std::max(amount, c.amount);
+        }
+        if (!call->account) v.amount = amount;
+        out.push_back(std::move(v));
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    return out;
+}
+
+}  // namespace creditgate::policies
