@@ -8,41 +8,13 @@ binary=$(realpath "${1:-$here/../build/creditgate}")
 rounds=${2:-3}
 duration=${3:-10}
 connections=${CONNECTIONS:-32}
-py=/usr/bin/python3
-
-work=$(mktemp -d /tmp/creditgate-bench.XXXXXX)
-chmod 755 "$work"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
+BENCH_NAME=bench . "$here/common.sh"
 
 # --- nginx: one worker, a 1 KiB file, no access log (it is the baseline) ---
 nginx_port=$(free_port)
-mkdir -p "$work/www" "$work/nginx"
+mkdir -p "$work/www"
 head -c 1024 /dev/urandom > "$work/www/1k.bin"
-cat > "$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 65;
-  client_body_temp_path $work/nginx/body;
-  proxy_temp_path $work/nginx/proxy;
-  fastcgi_temp_path $work/nginx/fastcgi;
-  uwsgi_temp_path $work/nginx/uwsgi;
-  scgi_temp_path $work/nginx/scgi;
-  server { listen 127.0.0.1:$nginx_port; root $work/www; }
-}
-CONF
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-pids+=($!)
+start_nginx "server { listen 127.0.0.1:$nginx_port; root $work/www; }"
 wait_port "$nginx_port"
 
 # --- creditgate: the bench host is a vendor (a `use` override, plain upstream), access log on ---
@@ -63,11 +35,7 @@ cat > "$work/creditgate.json" <<CONF
                  "limit": 1000000000, "period": "month" } ]
 }
 CONF
-"$binary" serve --config "$work/creditgate.json" > "$work/creditgate.out" 2>"$work/creditgate.err" &
-pids+=($!)
-for _ in $(seq 100); do grep -q listening "$work/creditgate.out" 2>/dev/null && break; sleep 0.05; done
-cg_port=$(sed -n 's/.*proxy=127.0.0.1:\([0-9]*\).*/\1/p' "$work/creditgate.out")
-[ -n "$cg_port" ] || { echo "creditgate did not start" >&2; cat "$work/creditgate.err" >&2; exit 1; }
+start_creditgate "$binary" "$work/creditgate.json"
 
 # --- squid: the peer proxy, no cache, access log on like creditgate ---
 squid_port=$(free_port)

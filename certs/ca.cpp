@@ -1,10 +1,10 @@
 #include "certs/ca.hpp"
 
-#include <openssl/bn.h>
+#include "certs/x509_build.hpp"
+
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include <sys/stat.h>
@@ -21,17 +21,6 @@ namespace creditgate::certs {
 namespace fs = std::filesystem;
 
 namespace {
-
-bool add_extension(X509* cert, X509* issuer, int nid, const char* value) {
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-    if (!ext) return false;
-    const bool ok = X509_add_ext(cert, ext, -1) == 1;
-    X509_EXTENSION_free(ext);
-    return ok;
-}
 
 // Writes `text` to `path` with `mode`, atomically (a temporary file renamed into place).
 bool write_file(const std::string& path, const std::string& text, mode_t mode, std::string& error) {
@@ -73,22 +62,12 @@ std::shared_ptr<const certificate_authority> create_ca(const std::string& dir, s
     ca->cert_path = (fs::path(dir) / ca_cert_name).string();
     ca->key_path = (fs::path(dir) / ca_key_name).string();
     ca->key.reset(EVP_EC_gen("P-256"));
-    ca->cert.reset(X509_new());
+    if (ca->key) ca->cert = new_certificate(ca->key.get(), 3600, 10L * 365 * 24 * 3600);
     if (!ca->key || !ca->cert) {
-        error = "cannot generate the CA key: " + last_openssl_error();
+        error = "cannot generate the CA: " + last_openssl_error();
         return nullptr;
     }
     X509* cert = ca->cert.get();
-    X509_set_version(cert, 2);
-    unsigned char serial[16];
-    RAND_bytes(serial, sizeof serial);
-    serial[0] &= 0x7f;
-    BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
-    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert));
-    BN_free(bn);
-    X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert), 10L * 365 * 24 * 3600);
-    X509_set_pubkey(cert, ca->key.get());
     X509_NAME* name = X509_get_subject_name(cert);
     X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("creditgate"), -1, -1, 0);
     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("creditgate local CA"), -1, -1, 0);

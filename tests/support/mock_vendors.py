@@ -15,17 +15,15 @@ Control API on host "mock.control":
 Prints "listening PORT" once bound.
 """
 
-import argparse
 import gzip
 import json
-import ssl
-import sys
 import threading
 import time
-import zlib
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from http_mock import read_body, serve
 
 LOCK = threading.Lock()
 ACCOUNTS = {}  # key -> dict
@@ -71,17 +69,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- plumbing ----
     def body(self):
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            data = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                if size == 0:
-                    self.rfile.readline()
-                    return data
-                data += self.rfile.read(size)
-                self.rfile.readline()
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
+        return read_body(self)
 
     def send(self, status, payload, headers=None, content_type="application/json"):
         data = payload if isinstance(payload, bytes) else (json.dumps(payload) if not isinstance(payload, str) else payload).encode()
@@ -343,25 +331,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, {"results": [{"unit": i} for i in range(units)]}, headers)
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 256
-
-
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--cert")
-    parser.add_argument("--key")
-    args = parser.parse_args()
-    server = Server(("127.0.0.1", args.port), Handler)
-    if args.cert:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(args.cert, args.key)
-        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-    print(f"listening {server.server_address[1]}", flush=True)
-    server.serve_forever()
+    serve(Handler)
 
 
 if __name__ == "__main__":

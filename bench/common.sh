@@ -1,0 +1,42 @@
+# Sourced by run.sh and run_tls.sh: a scratch folder cleaned up at exit, free ports, waiting for
+# servers, and starting creditgate with a config and reading its listening line.
+py=/usr/bin/python3
+work=$(mktemp -d "/tmp/creditgate-${BENCH_NAME:-bench}.XXXXXX")
+chmod 755 "$work"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 200); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
+
+# start_creditgate BINARY CONFIG: sets cg_port.
+start_creditgate() {
+  "$1" serve --config "$2" > "$work/creditgate.out" 2>"$work/creditgate.err" &
+  pids+=($!)
+  for _ in $(seq 100); do grep -q listening "$work/creditgate.out" 2>/dev/null && break; sleep 0.05; done
+  cg_port=$(sed -n 's/.*proxy=127.0.0.1:\([0-9]*\).*/\1/p' "$work/creditgate.out")
+  [ -n "$cg_port" ] || { echo "creditgate did not start" >&2; cat "$work/creditgate.err" >&2; exit 1; }
+}
+
+# start_nginx CONF_BODY: runs nginx with one worker, no access log, the given server block(s).
+start_nginx() {
+  mkdir -p "$work/nginx"
+  cat > "$work/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 65;
+  client_body_temp_path $work/nginx/body; proxy_temp_path $work/nginx/proxy; fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi; scgi_temp_path $work/nginx/scgi;
+  $1
+}
+CONF
+  nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+  pids+=($!)
+}
