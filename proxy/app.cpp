@@ -43,7 +43,9 @@ void log_exception(std::exception_ptr e) {
 app::app(config cfg) : initial_(std::move(cfg)) { state_.id_prefix = random_prefix(); }
 
 app::~app() {
-    // Coroutine frames left in the contexts are destroyed with their worker, before the rest.
+    // Exchanges still in the contexts are destroyed with their worker (their reservations release
+    // themselves); none of them may signal "drained" to a worker that is already gone.
+    state_.on_drained = nullptr;
     workers_.clear();
 }
 
