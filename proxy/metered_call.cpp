@@ -94,11 +94,10 @@ asio::awaitable<admitted_call> admit_call(worker& w, policies::metering& meterin
     // The ledger calls back on whatever thread made room; we hop to our own worker.
     struct wait_state {
         std::optional<policies::admission> late;
-        asio::steady_timer timer;
+        std::optional<asio::steady_timer> timer;  // only a call that queues waits
         bool waiting = true;
-        explicit wait_state(asio::io_context& io) : timer(io) {}
     };
-    auto state = std::make_shared<wait_state>(w.io());
+    auto state = std::make_shared<wait_state>();
     auto executor = w.io().get_executor();
     admitted_call out;
     out.estimate = facts.estimate;
@@ -107,7 +106,7 @@ asio::awaitable<admitted_call> admit_call(worker& w, policies::metering& meterin
             // A waiter that is gone (shutdown) lets its reservation release itself here.
             if (!state->waiting) return;
             state->late = std::move(decided);
-            state->timer.cancel();
+            if (state->timer) state->timer->cancel();
         });
     });
     using outcome = policies::admission::outcome;
@@ -122,8 +121,11 @@ asio::awaitable<admitted_call> admit_call(worker& w, policies::metering& meterin
                 s.waiting = false;
             }
         } guard{metering, *state, ticket};
-        state->timer.expires_after(std::chrono::milliseconds(out.decision.queue_timeout_ms));
-        co_await state->timer.async_wait(use_nothrow);
+        // Emplaced before this coroutine first yields: the admission callback, posted to this
+        // same thread, cannot run before the timer exists.
+        state->timer.emplace(w.io());
+        state->timer->expires_after(std::chrono::milliseconds(out.decision.queue_timeout_ms));
+        co_await state->timer->async_wait(use_nothrow);
         if (!state->late) {
             if (auto timeout = metering.books().cancel_wait(ticket)) {
                 out.refused = to_refusal(*timeout);
@@ -132,8 +134,8 @@ asio::awaitable<admitted_call> admit_call(worker& w, policies::metering& meterin
             }
             // Admitted in the meantime: the decision is on its way to this thread.
             while (!state->late) {
-                state->timer.expires_after(std::chrono::seconds(3600));
-                co_await state->timer.async_wait(use_nothrow);
+                state->timer->expires_after(std::chrono::seconds(3600));
+                co_await state->timer->async_wait(use_nothrow);
             }
         }
         out.decision = std::move(*state->late);
