@@ -23,6 +23,7 @@ struct admin_hooks {
     std::function<std::string()> accounts;
     std::function<std::string()> reservations;
     std::function<bool(std::string_view id)> reset_account;  // false: no such account
+    std::function<std::string()> metrics;                   // Prometheus text
 };
 
 class admin_routes {

@@ -40,7 +40,10 @@ void log_exception(std::exception_ptr e) {
 
 }  // namespace
 
-app::app(config cfg) : initial_(std::move(cfg)) { state_.id_prefix = random_prefix(); }
+app::app(config cfg) : initial_(std::move(cfg)) {
+    state_.id_prefix = random_prefix();
+    state_.counters = &counters_;
+}
 
 app::~app() {
     // Exchanges still in the contexts are destroyed with their worker (their reservations release
@@ -113,6 +116,7 @@ int app::run() {
         [this] { return accounts_json(snapshot()->metering()->books()).dump(); },
         [this] { return reservations_json(snapshot()->metering()->books()).dump(); },
         [this](std::string_view id) { return snapshot()->metering()->books().reset_account(id); },
+        [this] { return counters_.render(snapshot()->metering()->books()); },
     });
 
     state_.on_drained = [this] { asio::post(workers_[0]->io(), [this] { stop_all(); }); };

@@ -5,6 +5,7 @@
 
 #include "proxy/admin_routes.hpp"
 #include "proxy/config.hpp"
+#include "proxy/metrics.hpp"
 #include "proxy/worker.hpp"
 
 #include <boost/asio/signal_set.hpp>
@@ -37,6 +38,7 @@ private:
     void stop_all();
 
     config initial_;
+    metrics counters_;  // before state_, which points at it
     server_state state_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::optional<tcp::acceptor> proxy_acceptor_;

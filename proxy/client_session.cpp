@@ -4,6 +4,7 @@
 #include "proxy/connect_tunnel.hpp"
 #include "proxy/forwarder.hpp"
 #include "proxy/logging.hpp"
+#include "proxy/metrics.hpp"
 #include "proxy/request_target.hpp"
 #include "certs/intercept_tls.hpp"
 #include "policies/host_pattern.hpp"
@@ -81,12 +82,18 @@ public:
             const auto& req = parser.get();
             record.method = req.method_string();
             co_await handle(parser, record);
-            if (record.outcome != "tunnel_closed") log_access(record);
+            if (record.outcome != "tunnel_closed") report(record);
             if (!record.keep_alive) co_return;
         }
     }
 
 private:
+    // One exchange is over: its access line and its counts.
+    void report(const exchange_record& record) {
+        log_access(record);
+        if (auto* counters = worker_.state().counters) counters->record(record);
+    }
+
     asio::awaitable<void> refuse_unreadable(const error_code& ec, request_parser& parser, exchange_record& record) {
         if (!parser.got_some() && buffer_.size() == 0) co_return;  // closed or idle before a request: not an exchange
         if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof) {
@@ -99,7 +106,7 @@ private:
                                        "the request head exceeds " + std::to_string(runtime_->limits().header_bytes) + " bytes")
                         : make_refusal(400, "bad_request", "malformed request: " + ec.message());
         co_await send_refusal(stream_, r, record, 11, false, seconds(runtime_->limits().client_idle_s));
-        log_access(record);
+        report(record);
     }
 
     // Refuses one request. The connection is kept only when the request's body (if any)
@@ -321,7 +328,7 @@ private:
         record.status = 200;
         record.outcome = "intercepted";
         record.keep_alive = false;
-        log_access(record);
+        report(record);
 
         intercepted_stream tls(stream_, *runtime_->intercept_tls());
         if (!certs::prepare_intercept_ssl(tls.native_handle(), *leaf, &where.host)) co_return;

@@ -16,12 +16,15 @@
 
 namespace creditgate::proxy {
 
-// What all workers share: the drain flag and the count of exchanges in flight.
+class metrics;
+
+// What all workers share: the drain flag, the count of exchanges in flight, the metrics.
 struct server_state {
     std::atomic<bool> draining{false};
     std::atomic<std::int64_t> in_flight{0};
     std::function<void()> on_drained;  // called (on some worker) when draining and in_flight reaches 0
     std::string id_prefix;             // random per process, for request ids
+    metrics* counters = nullptr;       // owned by the app
 };
 
 // Counts one exchange in flight for as long as it lives.

@@ -1,0 +1,36 @@
+#pragma once
+// metrics: the counters behind GET /metrics, in the Prometheus text format (0.0.4). Exchanges
+// are counted by the workers as they end; budget and balance gauges are read from the ledger
+// when scraped.
+
+#include "policies/ledger.hpp"
+#include "proxy/exchange.hpp"
+
+#include <array>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace creditgate::proxy {
+
+class metrics {
+public:
+    void record(const exchange_record& r);
+    std::string render(const policies::ledger& books) const;
+
+private:
+    static constexpr std::array<double, 13> bucket_bounds{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+
+    mutable std::mutex mutex_;
+    std::map<std::array<std::string, 4>, std::uint64_t> requests_;     // client, team, vendor, decision
+    std::map<std::array<std::string, 3>, policies::money> credits_;    // client, team, vendor
+    std::array<std::uint64_t, bucket_bounds.size() + 1> buckets_{};    // the last one is +Inf
+    double duration_sum_ = 0;
+    std::uint64_t duration_count_ = 0;
+};
+
+// The label text of Prometheus: backslash, double quote and newline escaped.
+std::string escape_label(std::string_view value);
+
+}  // namespace creditgate::proxy
