@@ -239,6 +239,28 @@ class Metering(harness.VendorTestCase):
         b = self.budget(proxy, "one")
         self.assertEqual((b["frozen"], b["queued"]), (0, 0))
 
+    def test_reload_keeps_used_and_frozen(self):
+        self.add_account("scraperapi", "SA-KEY")
+        budget = {"id": "b", "vendor": "scraperapi", "limit": 100}
+        config = self.config_with([{"id": "sa", "vendor": "scraperapi", "api_key": "SA-KEY"}], [budget])
+        proxy = self.start_proxy(config)
+        s = self.session(proxy)
+        s.get("http://api.scraperapi.com/?api_key=SA-KEY&url=https://amazon.com/", timeout=10)
+        slow = threading.Thread(target=lambda: self.session(proxy).get(
+            "http://api.scraperapi.com/?api_key=SA-KEY&url=https://amazon.com/&mock_sleep_ms=1500", timeout=20))
+        slow.start()
+        self.wait_until(lambda: self.budget(proxy, "b")["frozen"] == 5, what="the call in flight")
+        config["clients"].append({"id": "new-1", "team": "growth", "secret": "fresh"})  # budgets unchanged
+        with open(proxy.config_path, "w") as f:
+            json.dump(config, f)
+        r = requests.post(f"http://{proxy.admin_addr}/api/v1/reload", headers={"Authorization": "Bearer test-admin-token"}, timeout=5)
+        self.assertEqual(r.status_code, 200)
+        b = self.budget(proxy, "b")
+        self.assertEqual((b["used"], b["frozen"]), (5, 5))
+        slow.join(20)
+        b = self.budget(proxy, "b")
+        self.assertEqual((b["used"], b["frozen"]), (10, 0))  # the call admitted before the reload settled into the same counters
+
     def test_rate_limit_answers_429_with_retry_after(self):
         self.add_account("crustdata", "CD-KEY")
         budget = {"id": "rate", "scope": {"client": "eu-1"}, "vendor": "crustdata", "rate": "3/min"}
