@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 namespace creditgate::policies {
 namespace {
@@ -125,6 +127,15 @@ std::vector<std::string> issue_list::formatted() const {
 void issue_list::append(const issue_list& other) {
     // Each issue keeps its own file: a profile's error names the profile, not the config.
     issues_.insert(issues_.end(), other.issues_.begin(), other.issues_.end());
+}
+
+bool read_text_file(const std::string& path, std::string& out) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return false;
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    out = buf.str();
+    return !in.bad();
 }
 
 env_lookup process_environment() {

@@ -44,6 +44,9 @@ private:
 using env_lookup = std::function<std::optional<std::string>(std::string_view name)>;
 env_lookup process_environment();
 
+// The whole file at `path`; false when it cannot be read.
+bool read_text_file(const std::string& path, std::string& out);
+
 // Parses `text`. JSON floats become {"$decimal": "<text>"} so that readers can parse the
 // exact decimal; integers stay integers. Strings are expanded from `env`. Problems go to
 // `issues`; on a syntax error the result is null.

@@ -41,7 +41,7 @@ struct account_def {
 struct claim {
     std::size_t budget = 0;
     money amount;                       // vendor units, or µ$ for money budgets; unused for concurrency and rate
-    std::optional<money> usd_per_unit;  // money budgets: how the actual converts at settlement
+    std::optional<money> usd_per_unit = std::nullopt;  // money budgets: how the actual converts at settlement
 };
 
 struct call_labels {

@@ -17,13 +17,13 @@ struct admin_response {
 };
 
 struct admin_hooks {
-    std::function<std::string()> token;                     // the current admin token
-    std::function<std::vector<std::string>()> reload;      // re-reads the config; the errors, if any
-    std::function<std::string()> budgets;                   // JSON documents of SPEC §8
-    std::function<std::string()> accounts;
-    std::function<std::string()> reservations;
-    std::function<bool(std::string_view id)> reset_account;  // false: no such account
-    std::function<std::string()> metrics;                   // Prometheus text
+    std::function<std::string()> token = nullptr;                     // the current admin token
+    std::function<std::vector<std::string>()> reload = nullptr;      // re-reads the config; the errors, if any
+    std::function<std::string()> budgets = nullptr;                   // JSON documents of SPEC §8
+    std::function<std::string()> accounts = nullptr;
+    std::function<std::string()> reservations = nullptr;
+    std::function<bool(std::string_view id)> reset_account = nullptr;  // false: no such account
+    std::function<std::string()> metrics = nullptr;                   // Prometheus text
 };
 
 class admin_routes {

@@ -1,5 +1,7 @@
 #include "proxy/config.hpp"
 
+#include "proxy/vendor_loader.hpp"
+
 #include "policies/host_pattern.hpp"
 
 #include <boost/asio/ip/address.hpp>
@@ -58,14 +60,6 @@ const policies::vendor_profile* config::find_vendor(std::string_view name) const
 
 namespace {
 
-bool read_whole_file(const std::string& path, std::string& out) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return false;
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    out = buf.str();
-    return !in.bad();
-}
 
 class config_parser {
 public:
@@ -249,109 +243,16 @@ private:
         }
     }
 
-    std::string vendors_dir(object_reader& r) {
-        if (auto dir = r.string("vendors_dir")) return absolute(*dir);
-        std::error_code ec;
-        const fs::path beside = base_ / "vendors";
-        if (fs::is_directory(beside, ec)) return beside.string();
-        return CREDITGATE_BUILTIN_VENDORS_DIR;
-    }
-
-    std::optional<policies::vendor_profile> load_profile_file(const std::string& file, const std::string& config_path) {
-        std::string text;
-        if (!read_whole_file(file, text)) {
-            issues_.add(config_path, "cannot read vendor profile " + file);
-            return std::nullopt;
-        }
-        issue_list profile_issues(file);
-        json doc = policies::parse_json_document(text, env_, profile_issues);
-        std::optional<policies::vendor_profile> profile;
-        if (profile_issues.empty()) profile = policies::read_vendor_profile(doc, "", profile_issues);
-        issues_.append(profile_issues);
-        return profile;
-    }
-
     void read_vendors(object_reader& parent) {
-        cfg_.vendors_dir = vendors_dir(parent);
-        const json* node = parent.get("vendors");
-        if (!node) return;
-        if (!node->is_array()) {
-            parent.error("vendors", "expected a list of vendor names or objects");
-            return;
+        if (auto dir = parent.string("vendors_dir")) {
+            cfg_.vendors_dir = absolute(*dir);
+        } else {
+            std::error_code ec;
+            const fs::path beside = base_ / "vendors";
+            cfg_.vendors_dir = fs::is_directory(beside, ec) ? beside.string() : CREDITGATE_BUILTIN_VENDORS_DIR;
         }
-        for (std::size_t i = 0; i < node->size(); ++i) {
-            const json& item = (*node)[i];
-            const std::string path = index_path("vendors", i);
-            std::optional<policies::vendor_profile> profile;
-            if (item.is_string()) {
-                profile = builtin(item.get<std::string>(), path);
-            } else {
-                object_reader r(item, path, issues_);
-                if (!r.valid()) continue;
-                auto file = r.string("file");
-                auto use = r.string("use");
-                if (file.has_value() == use.has_value()) {
-                    issues_.add(path, "give either \"file\" or \"use\"");
-                } else if (file) {
-                    profile = load_profile_file(absolute(*file), policies::join_path(path, "file"));
-                } else {
-                    profile = builtin(*use, policies::join_path(path, "use"));
-                }
-                if (profile) apply_overrides(r, *profile, file.has_value());
-                r.finish();
-            }
-            if (!profile) continue;
-            if (cfg_.find_vendor(profile->name)) {
-                issues_.add(path, "vendor \"" + profile->name + "\" is listed twice");
-                continue;
-            }
-            cfg_.vendors.push_back(std::move(*profile));
-        }
-    }
-
-    std::optional<policies::vendor_profile> builtin(const std::string& name, const std::string& path) {
-        const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-        });
-        if (!plain) {
-            issues_.add(path, "\"" + name + "\" is not a vendor name");
-            return std::nullopt;
-        }
-        const std::string file = (fs::path(cfg_.vendors_dir) / (name + ".json")).string();
-        std::error_code ec;
-        if (!fs::is_regular_file(file, ec)) {
-            issues_.add(path, "unknown vendor \"" + name + "\" (no " + file + ")");
-            return std::nullopt;
-        }
-        return load_profile_file(file, path);
-    }
-
-    // `use` may override hosts (replaced), upstream_tls, usd_per_unit and balance.host.
-    void apply_overrides(object_reader& r, policies::vendor_profile& profile, bool from_file) {
-        if (from_file) return;
-        if (auto hosts = r.string_list("hosts")) {
-            profile.hosts.clear();
-            for (std::size_t i = 0; i < hosts->size(); ++i) {
-                std::string host = policies::normalize_host((*hosts)[i]);
-                if (!policies::is_valid_host_pattern(host))
-                    issues_.add(index_path(r.path_of("hosts"), i), "\"" + (*hosts)[i] + "\" is not a host name or pattern");
-                profile.hosts.push_back(std::move(host));
-            }
-            if (hosts->empty()) r.error("hosts", "must name at least one host");
-        }
-        if (auto tls = r.string("upstream_tls")) {
-            if (auto mode = policies::parse_upstream_tls(*tls)) profile.upstream_tls = *mode;
-            else r.error("upstream_tls", "must be \"always\", \"never\" or \"as_client\"");
-        }
-        if (auto price = r.amount("usd_per_unit")) profile.usd_per_unit = price;
-        if (const json* balance = r.get("balance")) {
-            object_reader b(*balance, r.path_of("balance"), issues_);
-            if (auto host = b.string("host")) {
-                if (profile.balance) profile.balance->host = *host;
-                else b.error("host", "vendor \"" + profile.name + "\" has no balance endpoint to move");
-            }
-            b.finish();
-        }
+        vendor_loader loader(issues_, env_, cfg_.vendors_dir, [this](const std::string& p) { return absolute(p); });
+        cfg_.vendors = loader.load(parent.get("vendors"), parent);
     }
 
     void read_accounts(object_reader& parent) {
@@ -475,7 +376,7 @@ config_result parse_config(std::string_view text, const std::string& path, const
 
 config_result load_config(const std::string& path, const policies::env_lookup& env) {
     std::string text;
-    if (!read_whole_file(path, text)) {
+    if (!policies::read_text_file(path, text)) {
         config_result result;
         result.issues = issue_list(path);
         result.issues.add("", "cannot read the file");

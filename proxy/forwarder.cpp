@@ -300,6 +300,7 @@ asio::awaitable<void> forward(worker& w, const runtime& rt, ClientStream& client
             auto dialed = co_await dial_upstream(w.io(), rt, target);
             if (dialed.failure) {
                 record.decision = dialed.failure->status == 504 ? "upstream_timeout" : "upstream_error";
+                call.decision.held.release();  // released before the client hears of it
                 co_await send_refusal(client, *dialed.failure, record, client_version,
                                       client_keep_alive && parser.is_done(), client_timeout);
                 co_return;
@@ -335,6 +336,7 @@ asio::awaitable<void> forward(worker& w, const runtime& rt, ClientStream& client
         if (sent.write_error) {
             if (reused && may_retry && attempt == 0) continue;
             record.decision = sent.write_error == beast::error::timeout ? "upstream_timeout" : "upstream_error";
+            call.decision.held.release();
             co_await send_refusal(client, failure_refusal(sent.write_error, "sending the request to", target, limits.upstream_idle_s),
                                   record, client_version, client_keep_alive && parser.is_done(), client_timeout);
             co_return;
@@ -371,6 +373,7 @@ asio::awaitable<void> forward(worker& w, const runtime& rt, ClientStream& client
             // A pooled connection the vendor had already closed: retry once if that is safe.
             if (reused && may_retry && attempt == 0 && !response->got_some()) continue;
             record.decision = ec == beast::error::timeout ? "upstream_timeout" : "upstream_error";
+            call.decision.held.release();
             co_await send_refusal(client, failure_refusal(ec, "waiting for the answer of", target, limits.upstream_response_s),
                                   record, client_version, client_keep_alive, client_timeout);
             co_return;
@@ -380,6 +383,7 @@ asio::awaitable<void> forward(worker& w, const runtime& rt, ClientStream& client
 
     if (response->get().result_int() == 101) {
         record.decision = "upstream_error";
+        call.decision.held.release();
         co_await send_refusal(client, make_refusal(502, "upstream_error", "the vendor switched protocols unasked"),
                               record, client_version, false, client_timeout);
         co_return;
