@@ -20,7 +20,6 @@ std::vector<std::string> units_of(const std::vector<budget_def>& budgets, const 
 metering::metering(std::vector<budget_def> budgets, const std::vector<vendor_profile>& vendors,
                    std::vector<account_binding> accounts, std::size_t max_queue, ledger_clock clock)
     : vendor_units_(units_of(budgets, vendors)), accounts_(std::move(accounts)) {
-    for (const auto& v : vendors) vendors_.emplace(v.name, &v);
     std::vector<account_def> defs;
     for (const auto& a : accounts_) defs.push_back({a.id, a.vendor});
     for (const auto& v : vendors) defs.push_back({"unregistered@" + v.name, v.name});  // unknown keys, per vendor

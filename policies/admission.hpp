@@ -51,7 +51,6 @@ private:
     bool applies(const budget_def& b, const call_facts& facts) const;
 
     std::vector<std::string> vendor_units_;  // per budget
-    std::unordered_map<std::string, const vendor_profile*> vendors_;
     std::vector<account_binding> accounts_;
     std::unique_ptr<ledger> ledger_;
 };

@@ -226,7 +226,6 @@ ledger::check ledger::evaluate(const admission_request& request, bool queued_alr
         if (a.exhausted || (remaining && *remaining < request.estimate)) {
             refusal_detail r;
             r.kind = refusal_kind::upstream_credits_exhausted;
-            r.unit = budgets_.empty() ? std::string() : std::string();
             r.remaining = remaining.value_or(money{});
             r.frozen = a.frozen;
             r.cost = request.estimate;

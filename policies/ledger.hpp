@@ -154,8 +154,9 @@ private:
     void settle(held_call* call, std::optional<money> actual);  // nullopt = release
     check evaluate(const admission_request& request, bool queued_already, unix_seconds now, steady_nanos steady);
     admission apply(admission_request&& request, const check& c, std::unique_ptr<held_call> call);
-    void roll(budget_state& b, unix_seconds now);
-    void refill(budget_state& b, steady_nanos now);
+    // Pure functions of one budget's state: start a new window, refill a token bucket.
+    static void roll(budget_state& b, unix_seconds now);
+    static void refill(budget_state& b, steady_nanos now);
     void drain_waiters(std::vector<std::pair<std::function<void(admission)>, admission>>& ready);
     refusal_detail describe(const budget_state& b, const claim& c, refusal_kind kind) const;
 

@@ -12,8 +12,8 @@ std::vector<budget_view> ledger::budgets() const {
     std::vector<budget_view> out;
     for (const budget_state& state : budgets_) {
         budget_state b = state;  // a copy: viewing does not advance the ledger
-        const_cast<ledger*>(this)->roll(b, now);
-        const_cast<ledger*>(this)->refill(b, steady);
+        roll(b, now);
+        refill(b, steady);
         budget_view v{b.def, b.unit, b.limit(), b.used, b.frozen, {}, b.drift, b.window, b.queued, b.would_block, false};
         switch (b.def->kind) {
             case budget_kind::concurrency: v.frozen = money::units(b.in_flight); v.remaining = v.limit - v.frozen; break;

@@ -82,7 +82,7 @@ public:
             const auto& req = parser.get();
             record.method = req.method_string();
             co_await handle(parser, record);
-            if (record.outcome != "tunnel_closed") report(record);
+            if (!record.reported) report(record);
             if (!record.keep_alive) co_return;
         }
     }
@@ -329,6 +329,7 @@ private:
         record.outcome = "intercepted";
         record.keep_alive = false;
         report(record);
+        record.reported = true;  // the CONNECT is logged when its tunnel opens, not when it closes
 
         intercepted_stream tls(stream_, *runtime_->intercept_tls());
         if (!certs::prepare_intercept_ssl(tls.native_handle(), *leaf, &where.host)) co_return;
@@ -347,7 +348,6 @@ private:
         }
         tcp_layer(stream_).expires_after(std::chrono::seconds(2));
         co_await tls.async_shutdown(use_nothrow);
-        record.outcome = "tunnel_closed";  // the CONNECT line was logged when the tunnel opened
     }
 
     worker& worker_;

@@ -27,22 +27,12 @@ void disconnect_watch::arm() {
     // ran): it touches only the shared state until it has checked `active`.
     client_.async_wait(tcp::socket::wait_read, [s = state_, &client = client_](error_code ec) {
         if (!s->active || ec) return;
-        char byte;
-        const ssize_t n = ::recv(client.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        // Readable: EOF, an error, or pending bytes followed by a FIN (a TLS client's close_notify).
+        // Bytes alone (a pipelined request) are not a hang-up: the watch just ends.
+        if (client_has_left(client)) {
             s->client_left = true;
             s->active = false;
             s->upstream->cancel();
-        }
-        // n > 0: the client sent more (a pipelined request, TLS bytes). A TLS client's close_notify
-        // is such bytes, followed by its FIN: POLLRDHUP sees the FIN behind the unread bytes.
-        if (n > 0) {
-            pollfd p{client.native_handle(), POLLRDHUP, 0};
-            if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
-                s->client_left = true;
-                s->active = false;
-                s->upstream->cancel();
-            }
         }
     });
 }

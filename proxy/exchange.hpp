@@ -24,6 +24,7 @@ struct exchange_record {
     std::uint64_t bytes_sent = 0;  // response body bytes to the client
     std::string outcome;           // a refusal code, "client_aborted", or empty for a forwarded call
     bool keep_alive = false;       // the client connection may carry another request
+    bool reported = false;         // its access line and counts are out already (an intercepted CONNECT)
 
     // Metering (vendor calls only).
     std::string vendor;
