@@ -394,12 +394,7 @@ asio::awaitable<void> forward(worker& w, const runtime& rt, ClientStream& client
     const auto& res = response->get();
     std::string held_body;  // what we read to inspect, sent on first
     error_code inspect_error;
-    const policies::header_lookup response_header = [&res](std::string_view name) -> std::optional<std::string_view> {
-        auto it = res.find(name);
-        if (it == res.end()) return std::nullopt;
-        return std::string_view(it->value().data(), it->value().size());
-    };
-    if (framing.upstream != body_framing::none && policies::settlement_reads_body(vendor, res.result_int(), response_header)) {
+    if (framing.upstream != body_framing::none && policies::settlement_reads_body(vendor, res.result_int(), lookup_in(res))) {
         inspect_error = co_await read_body_into(conn->stream, conn->buffer, *response, held_body, limits.response_inspect_bytes,
                                                 scratch, upstream_timeout);
     }

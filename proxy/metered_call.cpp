@@ -25,6 +25,9 @@ std::string percent_encode(std::string_view s) {
     return out;
 }
 
+
+}  // namespace
+
 policies::header_lookup lookup_in(const http::fields& fields) {
     return [&fields](std::string_view name) -> std::optional<std::string_view> {
         auto it = fields.find(name);
@@ -32,8 +35,6 @@ policies::header_lookup lookup_in(const http::fields& fields) {
         return std::string_view(it->value().data(), it->value().size());
     };
 }
-
-}  // namespace
 
 call_plan plan_call(const runtime& rt, const policies::vendor_profile& vendor, const absolute_target& target,
                     const http::fields& request_fields) {

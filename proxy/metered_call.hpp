@@ -24,6 +24,9 @@ struct call_plan {
     std::optional<refusal> refused;             // unregistered_key
 };
 
+// Case-insensitive field lookup over a Beast header, as the cost model reads headers.
+policies::header_lookup lookup_in(const http::fields& fields);
+
 call_plan plan_call(const runtime& rt, const policies::vendor_profile& vendor, const absolute_target& target,
                     const http::fields& request_fields);
 
