@@ -47,6 +47,22 @@ bool metering::applies(const budget_def& b, const call_facts& f) const {
     return true;
 }
 
+bool metering::recompute_used(ledger_store& store, std::string& error) {
+    const auto views = ledger_->budgets();
+    for (std::size_t i = 0; i < views.size(); ++i) {
+        const budget_def& b = *views[i].def;
+        if (b.kind != budget_kind::credits && b.kind != budget_kind::money) continue;
+        const budget_usage_query q{b.vendor, b.scope, views[i].window, b.kind == budget_kind::money};
+        const auto used = store.used(q);
+        if (!used) {
+            error = "cannot read budget " + b.id + "'s usage from the ledger";
+            return false;
+        }
+        ledger_->seed_used(i, views[i].window, *used);
+    }
+    return true;
+}
+
 admission_request metering::plan(const call_facts& f) const {
     admission_request r;
     const auto& defs = ledger_->definitions();

@@ -4,6 +4,7 @@
 // the ledger's decision. Knows budgets and accounts by name; the proxy never does the matching.
 
 #include "policies/ledger.hpp"
+#include "policies/store/ledger_store.hpp"
 #include "policies/vendor_profile.hpp"
 
 #include <memory>
@@ -39,6 +40,11 @@ public:
     const account_binding* account_for_key(const vendor_profile& vendor, std::string_view key) const;
     // The account that supplies a key when the request has none (inject: true), if any.
     const account_binding* injecting_account(const vendor_profile& vendor) const;
+
+    // Sets every credits and money budget's used to what `store` holds for its current window
+    // (finished calls at their actual, pending ones at what they reserved). False with `error`
+    // when the store cannot be read.
+    bool recompute_used(ledger_store& store, std::string& error);
 
     admission_request plan(const call_facts& facts) const;
     admission admit(const call_facts& facts, std::function<void(admission)> on_admitted);

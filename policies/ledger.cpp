@@ -446,6 +446,18 @@ void ledger::record_balance(std::size_t account, money reading, balance_source s
     for (auto& [callback, decided] : ready) callback(std::move(decided));
 }
 
+void ledger::record_poll_error(std::size_t account, std::optional<std::string> error) {
+    std::lock_guard lock(mutex_);
+    accounts_[account].poll_error = std::move(error);
+}
+
+void ledger::seed_used(std::size_t budget, const period_window& window, money used) {
+    std::lock_guard lock(mutex_);
+    budget_state& b = budgets_[budget];
+    roll(b, clock_.wall());
+    if (b.metered() && b.window == window) b.used = used;
+}
+
 void ledger::mark_exhausted(std::size_t account) {
     std::lock_guard lock(mutex_);
     accounts_[account].exhausted = true;

@@ -132,6 +132,11 @@ public:
     bool has_waiters() const;
 
     void record_balance(std::size_t account, money reading, balance_source source);
+    // A poll that failed (the reading stays); nullopt clears the error after a good poll.
+    void record_poll_error(std::size_t account, std::optional<std::string> error);
+    // What the persistent ledger says a credits or money budget used in `window` before this
+    // process counted anything (start, reload); ignored when the budget is in another window.
+    void seed_used(std::size_t budget, const period_window& window, money used);
     void mark_exhausted(std::size_t account);
     bool reset_account(std::string_view id);
     std::optional<std::size_t> account_index(std::string_view id) const;

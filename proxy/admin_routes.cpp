@@ -69,6 +69,11 @@ admin_response admin_routes::handle(std::string_view method, std::string_view ta
         if (method != "GET" && method != "HEAD") return admin_error(405, "method_not_allowed", "use GET");
         return admin_response{200, "text/plain; version=0.0.4; charset=utf-8", hooks_.metrics()};
     }
+    if (path == "/api/v1/usage" && hooks_.usage) {
+        if (method != "GET" && method != "HEAD") return admin_error(405, "method_not_allowed", "use GET");
+        const auto q = target.find('?');
+        return hooks_.usage(q == std::string_view::npos ? std::string_view() : target.substr(q + 1));
+    }
     if (path == "/api/v1/budgets" && hooks_.budgets) return get_json(hooks_.budgets);
     if (path == "/api/v1/accounts" && hooks_.accounts) return get_json(hooks_.accounts);
     if (path == "/api/v1/reservations" && hooks_.reservations) return get_json(hooks_.reservations);

@@ -24,6 +24,7 @@ struct admin_hooks {
     std::function<std::string()> reservations = nullptr;
     std::function<bool(std::string_view id)> reset_account = nullptr;  // false: no such account
     std::function<std::string()> metrics = nullptr;                   // Prometheus text
+    std::function<admin_response(std::string_view query)> usage = nullptr;  // GET /api/v1/usage?query
 };
 
 class admin_routes {
@@ -31,6 +32,8 @@ public:
     explicit admin_routes(admin_hooks hooks) : hooks_(std::move(hooks)) {}
 
     admin_response handle(std::string_view method, std::string_view target, std::string_view authorization) const;
+    // Routes that query the ledger database and may take a while.
+    static bool reads_database(std::string_view target) { return target.substr(0, target.find('?')) == "/api/v1/usage"; }
 
 private:
     bool authorized(std::string_view authorization) const;

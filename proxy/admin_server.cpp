@@ -1,6 +1,8 @@
 #include "proxy/admin_server.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -10,7 +12,7 @@
 namespace creditgate::proxy {
 namespace {
 
-asio::awaitable<void> serve_admin_connection(tcp::socket socket, const admin_routes& routes) {
+asio::awaitable<void> serve_admin_connection(tcp::socket socket, const admin_routes& routes, asio::any_io_executor slow_work) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     for (;;) {
@@ -21,7 +23,15 @@ asio::awaitable<void> serve_admin_connection(tcp::socket socket, const admin_rou
         auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
         if (ec) break;
         const auto& req = parser.get();
-        const admin_response answer = routes.handle(req.method_string(), req.target(), req[http::field::authorization]);
+        const std::string_view method = req.method_string(), target = req.target(), authorization = req[http::field::authorization];
+        admin_response answer;
+        if (admin_routes::reads_database(target)) {
+            answer = co_await asio::co_spawn(
+                slow_work, [&]() -> asio::awaitable<admin_response> { co_return routes.handle(method, target, authorization); },
+                asio::use_awaitable);
+        } else {
+            answer = routes.handle(method, target, authorization);
+        }
 
         http::response<http::string_body> res{static_cast<http::status>(answer.status), req.version()};
         res.set(http::field::server, "creditgate");
@@ -40,7 +50,7 @@ asio::awaitable<void> serve_admin_connection(tcp::socket socket, const admin_rou
 
 }  // namespace
 
-asio::awaitable<void> run_admin_server(tcp::acceptor& acceptor, const admin_routes& routes) {
+asio::awaitable<void> run_admin_server(tcp::acceptor& acceptor, const admin_routes& routes, asio::any_io_executor slow_work) {
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
@@ -48,7 +58,7 @@ asio::awaitable<void> run_admin_server(tcp::acceptor& acceptor, const admin_rout
             spdlog::warn("admin accept failed: {}", ec.message());
             continue;
         }
-        asio::co_spawn(acceptor.get_executor(), serve_admin_connection(std::move(socket), routes), asio::detached);
+        asio::co_spawn(acceptor.get_executor(), serve_admin_connection(std::move(socket), routes, slow_work), asio::detached);
     }
 }
 

@@ -1,5 +1,10 @@
 #include "proxy/admin_views.hpp"
 
+#include "policies/cost_model.hpp"
+#include "policies/store/usage_report.hpp"
+
+#include <chrono>
+
 namespace creditgate::proxy {
 namespace {
 
@@ -87,6 +92,28 @@ json reservations_json(const ledger& books) {
                         {"age_ms", r.age_ns / 1'000'000}});
     }
     return json{{"reservations", std::move(list)}};
+}
+
+civil_date utc_today() {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return civil_from_days(now / 86'400);
+}
+
+admin_response usage_response(ledger_store& store, std::string_view query) {
+    if (!store.persistent())
+        return admin_error(501, "no_ledger", "usage reports read the ledger, and storage.kind is \"memory\": nothing is kept");
+    std::vector<std::pair<std::string, std::string>> params;
+    for (auto& p : parse_query(query)) params.emplace_back(std::move(p.name), std::move(p.value));
+    auto request = parse_usage_request(params, utc_today());
+    if (!request.value) return admin_error(400, "bad_request", request.error);
+    const auto rows = store.usage(request.value->query);
+    if (!rows) return admin_error(503, "storage_unavailable", "the ledger cannot be read");
+    switch (request.value->format) {
+        case report_format::csv: return admin_response{200, "text/csv; charset=utf-8", usage_csv(request.value->query, *rows)};
+        case report_format::table: return admin_response{200, "text/plain; charset=utf-8", usage_table(request.value->query, *rows)};
+        case report_format::json: break;
+    }
+    return admin_response{200, "application/json", usage_json(request.value->query, *rows).dump() + "\n"};
 }
 
 }  // namespace creditgate::proxy

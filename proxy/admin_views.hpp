@@ -3,6 +3,8 @@
 // decimals (JSON numbers written from their decimal text), never floats.
 
 #include "policies/ledger.hpp"
+#include "policies/store/ledger_store.hpp"
+#include "proxy/admin_routes.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -12,5 +14,11 @@ nlohmann::json amount_json(policies::money m);
 nlohmann::json budgets_json(const policies::ledger& books);
 nlohmann::json accounts_json(const policies::ledger& books);
 nlohmann::json reservations_json(const policies::ledger& books);
+
+// GET /api/v1/usage?`query`: JSON or CSV (format=csv), or a 400 naming the bad parameter.
+admin_response usage_response(policies::ledger_store& store, std::string_view query);
+
+// Today's date in UTC.
+policies::civil_date utc_today();
 
 }  // namespace creditgate::proxy

@@ -45,7 +45,18 @@ app::app(config cfg) : initial_(std::move(cfg)) {
     state_.counters = &counters_;
 }
 
-app::~app() {
+app::~app() { release_io_objects(); }
+
+void app::release_io_objects() {
+    if (reports_) {
+        reports_->stop();
+        reports_->join();
+    }
+    // What lives on worker 0's context goes before the context does.
+    grace_timer_.reset();
+    signals_.reset();
+    admin_acceptor_.reset();
+    proxy_acceptor_.reset();
     // Exchanges still in the contexts are destroyed with their worker (their reservations release
     // themselves); none of them may signal "drained" to a worker that is already gone.
     state_.on_drained = nullptr;
@@ -95,7 +106,12 @@ asio::awaitable<void> app::accept_loop() {
 
 int app::run() {
     std::string error;
-    current_ = runtime::create(initial_, error);
+    auto store = open_ledger_store(initial_, error);
+    if (!store) {
+        spdlog::critical("{}", error);
+        return 1;
+    }
+    current_ = runtime::create(initial_, std::move(store), error);
     if (!current_) {
         spdlog::critical("{}", error);
         return 1;
@@ -117,6 +133,7 @@ int app::run() {
         [this] { return reservations_json(snapshot()->metering()->books()).dump(); },
         [this](std::string_view id) { return snapshot()->metering()->books().reset_account(id); },
         [this] { return counters_.render(snapshot()->metering()->books()); },
+        [this](std::string_view query) { return usage_response(snapshot()->store(), query); },
     });
 
     state_.on_drained = [this] { asio::post(workers_[0]->io(), [this] { stop_all(); }); };
@@ -124,7 +141,8 @@ int app::run() {
     wait_for_signal();
 
     asio::co_spawn(main_io, accept_loop(), log_exception);
-    asio::co_spawn(main_io, run_admin_server(*admin_acceptor_, *admin_), log_exception);
+    reports_.emplace(1);
+    asio::co_spawn(main_io, run_admin_server(*admin_acceptor_, *admin_, reports_->get_executor()), log_exception);
     for (auto& w : workers_) w->start_housekeeping();
 
     const auto proxy_ep = proxy_acceptor_->local_endpoint();
@@ -144,6 +162,10 @@ int app::run() {
     for (std::size_t i = 1; i < workers_.size(); ++i) pool.emplace_back([&w = *workers_[i]] { w.run(); });
     workers_[0]->run();
     for (auto& t : pool) t.join();
+    // Exchanges cut short by the stop write their finished rows as their frames go.
+    release_io_objects();
+    const bool flushed = current_->store().flush();
+    if (!flushed) spdlog::error("the ledger could not be written at shutdown");
     spdlog::info("stopped");
     spdlog::default_logger()->flush();
     return 0;
@@ -206,7 +228,7 @@ std::vector<std::string> app::reload() {
         return errors;
     }
     std::string error;
-    auto next = runtime::create(std::move(*result.value), error, current_);
+    auto next = runtime::create(std::move(*result.value), current_->shared_store(), error, current_);
     if (!next) {
         spdlog::error("reload refused: {}", error);
         return {error};
@@ -214,6 +236,8 @@ std::vector<std::string> app::reload() {
     if (next->cfg().listen.to_string() != current_->cfg().listen.to_string() ||
         next->cfg().admin_listen.to_string() != current_->cfg().admin_listen.to_string())
         spdlog::warn("reload: listen addresses change only with a restart");
+    if (next->cfg().storage.kind != current_->cfg().storage.kind || next->cfg().state_dir != current_->cfg().state_dir)
+        spdlog::warn("reload: storage and state_dir change only with a restart");
     current_ = next;
     for (auto& w : workers_) asio::post(w->io(), [&w = *w, next] { w.replace_runtime(next); });
     spdlog::info("reloaded {}", initial_.file);

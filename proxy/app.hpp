@@ -10,6 +10,7 @@
 
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <memory>
 #include <mutex>
@@ -36,6 +37,7 @@ private:
     void wait_for_signal();
     void begin_shutdown();
     void stop_all();
+    void release_io_objects();
 
     config initial_;
     metrics counters_;  // before state_, which points at it
@@ -46,6 +48,7 @@ private:
     std::optional<asio::signal_set> signals_;
     std::optional<asio::steady_timer> grace_timer_;
     std::unique_ptr<admin_routes> admin_;
+    std::optional<asio::thread_pool> reports_;  // usage reports query the database here, off the workers
 
     std::mutex reload_mutex_;  // guards current_ (reloads and the admin token are read on worker 0; cheap insurance)
     std::shared_ptr<const runtime> current_;

@@ -2,6 +2,7 @@
 
 #include "proxy/client_reply.hpp"
 #include "proxy/disconnect_watch.hpp"
+#include "proxy/ledger_entry.hpp"
 #include "proxy/metered_call.hpp"
 #include "proxy/upstream_connector.hpp"
 
@@ -259,8 +260,18 @@ asio::awaitable<void> forward(worker& w, const runtime& rt, ClientStream& client
     const policies::cost_estimate estimate = policies::estimate_cost(vendor, facts);
     policies::call_facts call_facts{record.client->id, record.client->team, &vendor, plan.account, path, estimate.amount,
                                     {record.request_id, record.client->id, record.client->team, vendor.name, plan.account}};
+    auto& store = rt.store();
+    if (!store.healthy() && rt.cfg().storage.on_failure == storage_failure::reject) {
+        // No spending without a record.
+        refusal r = make_refusal(503, "storage_unavailable", "the ledger cannot be written; metered calls are refused until it can");
+        r.retry_after_s = 1;
+        co_await send_refusal(client, r, record, client_version, client_keep_alive && parser.is_done(), client_timeout);
+        co_return;
+    }
     admitted_call call = co_await admit_call(w, metering, call_facts);
     record.decision = call.decision_name;
+    // The ledger's finished row is written when this exchange ends, however it ends.
+    ledger_entry entry(store, record, estimate.amount, vendor.usd_per_unit);
     if (call.refused) {
         co_await send_refusal(client, *call.refused, record, client_version, client_keep_alive && parser.is_done(),
                               client_timeout);
@@ -272,6 +283,7 @@ asio::awaitable<void> forward(worker& w, const runtime& rt, ClientStream& client
         record.decision = "client_aborted";
         co_return;
     }
+    entry.begin();
     const auto account_index = plan.account == "unregistered" ? metering.account_index("unregistered@" + vendor.name)
                                                               : metering.account_index(plan.account);
     // From here every exit before settlement releases the reservation (its destructor).

@@ -2,6 +2,9 @@
 // 2 usage or configuration error.
 
 #include "certs/ca.hpp"
+#include "policies/store/sqlite_store.hpp"
+#include "policies/store/usage_report.hpp"
+#include "proxy/admin_views.hpp"
 #include "proxy/app.hpp"
 #include "proxy/config.hpp"
 #include "proxy/logging.hpp"
@@ -27,6 +30,10 @@ constexpr const char* usage_text =
     "usage:\n"
     "  creditgate [serve] --config FILE        run the proxy (default command)\n"
     "  creditgate check-config --config FILE   validate; print every error with its JSON path\n"
+    "  creditgate report --config FILE [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
+    "                    [--group-by client,team,vendor,account,day] [--format table|csv|json]\n"
+    "                    [--client ID] [--team T] [--vendor V]\n"
+    "                                          usage from the ledger in state_dir (also while serving)\n"
     "  creditgate ca init|show --config FILE   create the local CA if missing / print its path and fingerprint\n"
     "  creditgate --version | --help\n"
     "\n"
@@ -43,6 +50,7 @@ struct arguments {
     std::string command = "serve";
     std::string subcommand;  // ca init | ca show
     std::string config;
+    std::vector<std::pair<std::string, std::string>> report;  // report options, as usage parameters
 };
 
 // Returns an exit code when the arguments are handled (help, version, errors).
@@ -69,11 +77,27 @@ std::optional<int> parse_arguments(int argc, char** argv, arguments& out) {
             out.config = args[++i];
         } else if (a.rfind("--config=", 0) == 0) {
             out.config = a.substr(9);
+        } else if (out.command == "report" && a.rfind("--", 0) == 0) {
+            // --from X or --from=X; the names are the usage route's parameters.
+            std::string name = a.substr(2), value;
+            if (auto eq = name.find('='); eq != std::string::npos) {
+                value = name.substr(eq + 1);
+                name.resize(eq);
+            } else if (i + 1 < args.size()) {
+                value = args[++i];
+            } else {
+                return usage_error(a + " needs a value");
+            }
+            if (name == "group-by") name = "group_by";
+            if (name != "from" && name != "to" && name != "group_by" && name != "format" && name != "client" &&
+                name != "team" && name != "vendor")
+                return usage_error("unknown report option \"" + a + "\"");
+            out.report.emplace_back(name, value);
         } else {
             return usage_error("unknown argument \"" + a + "\"");
         }
     }
-    if (out.command != "serve" && out.command != "check-config" && out.command != "ca")
+    if (out.command != "serve" && out.command != "check-config" && out.command != "ca" && out.command != "report")
         return usage_error("unknown command \"" + out.command + "\"");
     if (out.config.empty()) return usage_error(out.command + " needs --config FILE");
     return std::nullopt;
@@ -91,6 +115,43 @@ int run_ca_command(const std::string& what, const creditgate::proxy::config& cfg
     }
     if (what == "init") std::printf("%s %s\n", created ? "created" : "exists", ca->cert_path.c_str());
     std::printf("path %s\nsha256 %s\n", ca->cert_path.c_str(), certs::sha256_fingerprint(ca->cert.get()).c_str());
+    return exit_ok;
+}
+
+// The same query as GET /api/v1/usage, read from the database while a proxy may be writing it.
+int run_report(const std::vector<std::pair<std::string, std::string>>& options, const creditgate::proxy::config& cfg) {
+    using namespace creditgate;
+    bool has_format = false;
+    for (const auto& [name, value] : options) has_format = has_format || name == "format";
+    auto params = options;
+    if (!has_format) params.emplace_back("format", "table");
+    auto request = policies::parse_usage_request(params, proxy::utc_today());
+    if (!request.value) return usage_error(request.error);
+    if (cfg.storage.kind == proxy::storage_kind::memory) {
+        std::fprintf(stderr, "creditgate: storage.kind is \"memory\": there is no ledger to report on\n");
+        return exit_runtime;
+    }
+    policies::sqlite_options options_db;
+    options_db.path = proxy::ledger_path(cfg);
+    options_db.read_only = true;
+    std::string error;
+    auto store = policies::sqlite_store::open(options_db, error);
+    if (!store) {
+        std::fprintf(stderr, "creditgate: %s\n", error.c_str());
+        return exit_runtime;
+    }
+    const auto rows = store->usage(request.value->query);
+    if (!rows) {
+        std::fprintf(stderr, "creditgate: %s: the ledger cannot be read\n", options_db.path.c_str());
+        return exit_runtime;
+    }
+    std::string out;
+    switch (request.value->format) {
+        case policies::report_format::table: out = policies::usage_table(request.value->query, *rows); break;
+        case policies::report_format::csv: out = policies::usage_csv(request.value->query, *rows); break;
+        case policies::report_format::json: out = policies::usage_json(request.value->query, *rows).dump(2) + "\n"; break;
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
     return exit_ok;
 }
 
@@ -117,6 +178,7 @@ int main(int argc, char** argv) {
     }
 
     if (args.command == "ca") return run_ca_command(args.subcommand, *result.value);
+    if (args.command == "report") return run_report(args.report, *result.value);
 
     std::string error;
     if (!proxy::setup_logging(result.value->log, error)) {

@@ -2,8 +2,11 @@
 
 #include "certs/intercept_tls.hpp"
 #include "certs/upstream_tls.hpp"
+#include "policies/store/sqlite_store.hpp"
 
 #include <spdlog/spdlog.h>
+
+#include <filesystem>
 
 namespace creditgate::proxy {
 
@@ -18,7 +21,25 @@ std::shared_ptr<policies::metering> make_metering(const config& cfg) {
 
 }  // namespace
 
-std::shared_ptr<const runtime> runtime::create(config cfg, std::string& error, const std::shared_ptr<const runtime>& previous) {
+std::string ledger_path(const config& cfg) { return (std::filesystem::path(cfg.state_dir) / "creditgate.db").string(); }
+
+std::shared_ptr<policies::ledger_store> open_ledger_store(const config& cfg, std::string& error) {
+    if (cfg.storage.kind == storage_kind::memory) return std::make_shared<policies::memory_store>();
+    std::error_code ec;
+    std::filesystem::create_directories(cfg.state_dir, ec);
+    if (ec) {
+        error = cfg.state_dir + ": cannot create the state folder: " + ec.message();
+        return nullptr;
+    }
+    policies::sqlite_options options;
+    options.path = ledger_path(cfg);
+    options.flush_ms = cfg.storage.flush_ms;
+    options.on_error = [](const std::string& message) { spdlog::error("{}", message); };
+    return policies::sqlite_store::open(options, error);
+}
+
+std::shared_ptr<const runtime> runtime::create(config cfg, std::shared_ptr<policies::ledger_store> store, std::string& error,
+                                               const std::shared_ptr<const runtime>& previous) {
     certs::ssl_ctx_ptr ctx = certs::make_upstream_tls_context(cfg.tls.upstream_ca_file, error);
     if (!ctx) return nullptr;
     auto tls = std::make_shared<asio::ssl::context>(ctx.release());  // asio takes ownership
@@ -26,12 +47,15 @@ std::shared_ptr<const runtime> runtime::create(config cfg, std::string& error, c
     if (previous && previous->cfg().metering_fingerprint == cfg.metering_fingerprint) {
         metering = previous->metering();
     } else {
-        if (previous)
-            spdlog::warn("reload: budgets, accounts or vendors changed; budget counters start again from zero "
-                         "(calls in flight settle against the counters they were admitted by)");
+        if (previous && !store->persistent())
+            spdlog::warn("reload: budgets, accounts or vendors changed; with storage.kind \"memory\" budget counters start "
+                         "again from zero (calls in flight settle against the counters they were admitted by)");
         metering = make_metering(cfg);
+        // Used is what the ledger holds for each window, including what was just settled.
+        store->flush();
+        if (!metering->recompute_used(*store, error)) return nullptr;
     }
-    std::shared_ptr<runtime> rt(new runtime(std::move(cfg), std::move(tls), std::move(metering)));
+    std::shared_ptr<runtime> rt(new runtime(std::move(cfg), std::move(tls), std::move(metering), std::move(store)));
     if (!rt->set_up_interception(previous, error)) return nullptr;
     return rt;
 }
@@ -54,12 +78,14 @@ bool runtime::set_up_interception(const std::shared_ptr<const runtime>& previous
     return true;
 }
 
-runtime::runtime(config cfg, std::shared_ptr<asio::ssl::context> tls, std::shared_ptr<policies::metering> metering)
+runtime::runtime(config cfg, std::shared_ptr<asio::ssl::context> tls, std::shared_ptr<policies::metering> metering,
+                 std::shared_ptr<policies::ledger_store> store)
     : cfg_(std::move(cfg)),
       clients_(cfg_.clients),
       routes_(cfg_.vendors, cfg_.passthrough),
       upstream_tls_(std::move(tls)),
-      metering_(std::move(metering)) {}
+      metering_(std::move(metering)),
+      store_(std::move(store)) {}
 
 const endpoint* runtime::pinned(std::string_view host, std::uint16_t port) const {
     if (cfg_.resolve.empty()) return nullptr;

@@ -5,6 +5,7 @@
 
 #include "certs/leaf_cache.hpp"
 #include "policies/admission.hpp"
+#include "policies/store/ledger_store.hpp"
 #include "proxy/config.hpp"
 #include "proxy/http_io.hpp"
 #include "proxy/proxy_auth.hpp"
@@ -22,7 +23,8 @@ public:
     // Null (with `error`) when a part cannot be built, e.g. an unreadable upstream CA file.
     // A reload passes the running runtime: its metering (the live budget counters) carries
     // over when budgets, accounts and vendors are unchanged.
-    static std::shared_ptr<const runtime> create(config cfg, std::string& error,
+    // A new metering starts from what `store` holds for each budget's current window.
+    static std::shared_ptr<const runtime> create(config cfg, std::shared_ptr<policies::ledger_store> store, std::string& error,
                                                  const std::shared_ptr<const runtime>& previous = nullptr);
 
     const config& cfg() const { return cfg_; }
@@ -36,12 +38,16 @@ public:
     const std::shared_ptr<asio::ssl::context>& intercept_tls() const { return intercept_tls_; }
     // Shared by every worker (the ledger locks itself) and by the runtimes of later reloads.
     const std::shared_ptr<policies::metering>& metering() const { return metering_; }
+    // The persistent ledger, shared by every runtime of the process.
+    policies::ledger_store& store() const { return *store_; }
+    const std::shared_ptr<policies::ledger_store>& shared_store() const { return store_; }
 
     // Where `resolve` pins host:port, or null.
     const endpoint* pinned(std::string_view host, std::uint16_t port) const;
 
 private:
-    runtime(config cfg, std::shared_ptr<asio::ssl::context> tls, std::shared_ptr<policies::metering> metering);
+    runtime(config cfg, std::shared_ptr<asio::ssl::context> tls, std::shared_ptr<policies::metering> metering,
+            std::shared_ptr<policies::ledger_store> store);
     bool set_up_interception(const std::shared_ptr<const runtime>& previous, std::string& error);
 
     config cfg_;
@@ -49,8 +55,15 @@ private:
     router routes_;
     std::shared_ptr<asio::ssl::context> upstream_tls_;
     std::shared_ptr<policies::metering> metering_;
+    std::shared_ptr<policies::ledger_store> store_;
     std::shared_ptr<certs::leaf_cache> leaves_;
     std::shared_ptr<asio::ssl::context> intercept_tls_;
 };
+
+// The ledger file of a config: <state_dir>/creditgate.db.
+std::string ledger_path(const config& cfg);
+
+// The store storage.kind asks for (the state_dir is created if missing); null with `error`.
+std::shared_ptr<policies::ledger_store> open_ledger_store(const config& cfg, std::string& error);
 
 }  // namespace creditgate::proxy

@@ -166,7 +166,7 @@ class ProxyTestCase(unittest.TestCase):
             "admin": {"listen": "127.0.0.1:0", "token": "test-admin-token"},
             "state_dir": os.path.join(self.tmp, "var"),
             "threads": 2,
-            "storage": {"kind": "memory"},
+            "storage": {"kind": "sqlite", "flush_ms": 50},
             "log": {"level": "info"},
             "tls": {"upstream_ca_file": self.ca_pem},
             "vendors_dir": VENDORS_DIR,
@@ -181,7 +181,11 @@ class ProxyTestCase(unittest.TestCase):
 
     def start_proxy(self, config=None, env=None):
         folder = tempfile.mkdtemp(dir=self.tmp)
-        proxy = Creditgate(folder, config or self.base_config(), env=env)
+        config = config or self.base_config()
+        if config.get("state_dir") == os.path.join(self.tmp, "var"):
+            # Each proxy its own ledger, so that no test inherits another's spending.
+            config["state_dir"] = os.path.join(folder, "var")
+        proxy = Creditgate(folder, config, env=env)
         self.addCleanup(proxy.close)
         return proxy
 

@@ -1,0 +1,83 @@
+#pragma once
+// ledger_store: where the ledger's rows go (SPEC §7) and the queries that read them back —
+// a budget's used amount for a window (at start and reload) and usage reports. append() never
+// blocks on I/O: it queues the row for a writer that works off the request path. SQLite is the
+// embedded default; "memory" keeps nothing; a shared store (PostgreSQL) can follow behind the
+// same interface.
+
+#include "policies/budget.hpp"
+#include "policies/period.hpp"
+#include "policies/store/call_row.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace creditgate::policies {
+
+// The rows one budget counts: its vendor ("*" for any), scope and window. `in_usd` sums the
+// dollar column (money budgets), otherwise the vendor's unit. Finished rows count at their
+// actual, pending rows at what they reserved.
+struct budget_usage_query {
+    std::string vendor;
+    budget_scope scope;
+    period_window window;
+    bool in_usd = false;
+};
+
+enum class usage_group { client, team, vendor, account, day };
+
+struct usage_query {
+    civil_date from, to;  // inclusive, UTC days
+    std::vector<usage_group> group_by;
+    std::optional<std::string> client, team, vendor;
+};
+
+struct usage_row {
+    std::vector<std::string> keys;  // one per group_by entry, in its order
+    std::int64_t requests = 0, succeeded = 0, failed = 0, rejected = 0;
+    money credits, cost_usd;
+    double avg_latency_ms = 0;  // over calls that were forwarded
+};
+
+class ledger_store {
+public:
+    virtual ~ledger_store() = default;
+
+    // A fresh row id, unique across runs of this store.
+    std::int64_t next_id() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
+
+    // Queues a row (pending or finished) for writing. Never blocks on I/O.
+    virtual void append(call_row row) = 0;
+    // False once a write failed, until one succeeds again (storage.on_failure decides).
+    virtual bool healthy() const = 0;
+    // Writes out everything appended so far; returns false when that failed.
+    virtual bool flush() = 0;
+    // Whether rows outlive the process (reports and used-recompute read them back).
+    virtual bool persistent() const = 0;
+
+    // nullopt when the store cannot be read.
+    virtual std::optional<money> used(const budget_usage_query& query) = 0;
+    virtual std::optional<std::vector<usage_row>> usage(const usage_query& query) = 0;
+
+protected:
+    std::atomic<std::int64_t> next_id_{1};
+};
+
+// storage.kind "memory": ids and nothing else.
+class memory_store final : public ledger_store {
+public:
+    void append(call_row) override {}
+    bool healthy() const override { return true; }
+    bool flush() override { return true; }
+    bool persistent() const override { return false; }
+    std::optional<money> used(const budget_usage_query&) override { return money{}; }
+    std::optional<std::vector<usage_row>> usage(const usage_query&) override { return std::vector<usage_row>{}; }
+};
+
+std::string_view to_string(usage_group group);
+std::optional<usage_group> parse_usage_group(std::string_view name);
+
+}  // namespace creditgate::policies

@@ -1,0 +1,390 @@
+#include "policies/store/sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <climits>
+#include <iterator>
+#include <variant>
+#include <unordered_set>
+
+namespace creditgate::policies {
+namespace {
+
+// Version 1. Amounts are integer micro-units; times UTC milliseconds; finished_at NULL = pending.
+constexpr const char* schema_v1 = R"sql(
+CREATE TABLE calls (
+  id          INTEGER PRIMARY KEY,
+  admitted_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  request_id  TEXT NOT NULL,
+  client      TEXT NOT NULL,
+  team        TEXT NOT NULL,
+  vendor      TEXT NOT NULL,
+  account     TEXT NOT NULL,
+  method      TEXT NOT NULL,
+  host        TEXT NOT NULL,
+  path        TEXT NOT NULL,
+  status      INTEGER NOT NULL DEFAULT 0,
+  decision    TEXT NOT NULL,
+  estimate    INTEGER NOT NULL,
+  actual      INTEGER NOT NULL DEFAULT 0,
+  cost_usd    INTEGER,
+  latency_ms  INTEGER NOT NULL DEFAULT 0
+);
+-- Every query reads a time range: budget windows, report days.
+CREATE INDEX calls_by_time ON calls (admitted_at);
+CREATE INDEX calls_by_client_time ON calls (client, admitted_at);
+)sql";
+
+constexpr const char* upsert_sql = R"sql(
+INSERT INTO calls (id, admitted_at, finished_at, request_id, client, team, vendor, account, method, host, path,
+                   status, decision, estimate, actual, cost_usd, latency_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at, status = excluded.status,
+  decision = excluded.decision, actual = excluded.actual, cost_usd = excluded.cost_usd, latency_ms = excluded.latency_ms
+)sql";
+
+std::string last_error(sqlite3* db) { return db ? sqlite3_errmsg(db) : "out of memory"; }
+
+bool exec(sqlite3* db, const char* sql, std::string* error = nullptr) {
+    char* message = nullptr;
+    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
+    if (rc != SQLITE_OK && error) *error = message ? message : last_error(db);
+    sqlite3_free(message);
+    return rc == SQLITE_OK;
+}
+
+// A prepared statement that finalizes itself.
+class statement {
+public:
+    statement(sqlite3* db, const std::string& sql) { sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr); }
+    ~statement() { sqlite3_finalize(stmt_); }
+    statement(const statement&) = delete;
+    statement& operator=(const statement&) = delete;
+    explicit operator bool() const { return stmt_ != nullptr; }
+    sqlite3_stmt* get() const { return stmt_; }
+
+private:
+    sqlite3_stmt* stmt_ = nullptr;
+};
+
+void bind_text(sqlite3_stmt* s, int i, const std::string& text) {
+    sqlite3_bind_text(s, i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+}
+
+// SQL parameters gathered while a WHERE clause is built: texts and integers, in order.
+struct bound_values {
+    std::vector<std::variant<std::string, std::int64_t>> values;
+    void text(std::string v) { values.emplace_back(std::move(v)); }
+    void integer(std::int64_t v) { values.emplace_back(v); }
+    void bind(sqlite3_stmt* s) const {
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            const int at = static_cast<int>(i + 1);
+            if (const auto* t = std::get_if<std::string>(&values[i])) sqlite3_bind_text(s, at, t->data(), static_cast<int>(t->size()), SQLITE_TRANSIENT);
+            else sqlite3_bind_int64(s, at, std::get<std::int64_t>(values[i]));
+        }
+    }
+};
+
+unix_millis to_millis(unix_seconds s) { return s >= LLONG_MAX / 1000 ? LLONG_MAX : s <= LLONG_MIN / 1000 ? LLONG_MIN : s * 1000; }
+
+std::string column_text(sqlite3_stmt* s, int i) {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+    return text ? std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(s, i))) : std::string();
+}
+
+}  // namespace
+
+std::unique_ptr<sqlite_store> sqlite_store::open(const sqlite_options& options, std::string& error) {
+    std::unique_ptr<sqlite_store> store(new sqlite_store(options));
+    const int read_flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
+    if (!options.read_only) {
+        if (sqlite3_open_v2(options.path.c_str(), &store->write_db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                            nullptr) != SQLITE_OK) {
+            error = options.path + ": cannot open the ledger database: " + last_error(store->write_db_);
+            return nullptr;
+        }
+        sqlite3_busy_timeout(store->write_db_, options.busy_timeout_ms);
+        // WAL: readers (reports, `creditgate report`) never block the writer. NORMAL sync: a
+        // committed batch survives the process being killed; only an OS crash may lose the last ones.
+        if (!exec(store->write_db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", &error) || !store->migrate(error)) {
+            error = options.path + ": " + error;
+            return nullptr;
+        }
+        if (sqlite3_prepare_v2(store->write_db_, upsert_sql, -1, &store->upsert_, nullptr) != SQLITE_OK) {
+            error = options.path + ": " + last_error(store->write_db_);
+            return nullptr;
+        }
+    }
+    if (sqlite3_open_v2(options.path.c_str(), &store->read_db_, read_flags, nullptr) != SQLITE_OK) {
+        error = options.path + ": cannot open the ledger database: " + last_error(store->read_db_);
+        return nullptr;
+    }
+    sqlite3_busy_timeout(store->read_db_, 5000);
+    {
+        statement version(store->read_db_, "SELECT MAX(version) FROM schema_version");
+        if (!version || sqlite3_step(version.get()) != SQLITE_ROW) {
+            error = options.path + ": not a creditgate ledger (" + last_error(store->read_db_) + ")";
+            return nullptr;
+        }
+        if (sqlite3_column_int(version.get(), 0) > ledger_schema_version) {
+            error = options.path + ": written by a newer creditgate (schema " + std::to_string(sqlite3_column_int(version.get(), 0)) + ")";
+            return nullptr;
+        }
+        statement last(store->read_db_, "SELECT COALESCE(MAX(id), 0) FROM calls");
+        if (!last || sqlite3_step(last.get()) != SQLITE_ROW) {
+            error = options.path + ": " + last_error(store->read_db_);
+            return nullptr;
+        }
+        store->next_id_.store(sqlite3_column_int64(last.get(), 0) + 1);
+    }
+    if (!options.read_only) store->writer_ = std::thread([s = store.get()] { s->writer_loop(); });
+    return store;
+}
+
+bool sqlite_store::migrate(std::string& error) {
+    if (!exec(write_db_, "BEGIN IMMEDIATE", &error)) return false;
+    bool ok = exec(write_db_, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", &error);
+    int current = 0;
+    if (ok) {
+        statement version(write_db_, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+        ok = version && sqlite3_step(version.get()) == SQLITE_ROW;
+        if (ok) current = sqlite3_column_int(version.get(), 0);
+        else error = last_error(write_db_);
+    }
+    if (ok && current > ledger_schema_version) {
+        error = "written by a newer creditgate (schema " + std::to_string(current) + ")";
+        ok = false;
+    }
+    // Each step takes the schema from version N-1 to N; later versions append here.
+    if (ok && current < 1) ok = exec(write_db_, schema_v1, &error) && exec(write_db_, "INSERT INTO schema_version VALUES (1)", &error);
+    if (!ok) {
+        exec(write_db_, "ROLLBACK");
+        return false;
+    }
+    return exec(write_db_, "COMMIT", &error);
+}
+
+sqlite_store::~sqlite_store() {
+    if (writer_.joinable()) {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        writer_.join();
+    }
+    sqlite3_finalize(upsert_);
+    sqlite3_close_v2(write_db_);
+    sqlite3_close_v2(read_db_);
+}
+
+void sqlite_store::append(call_row row) {
+    {
+        std::lock_guard lock(mutex_);
+        queue_.push_back(std::move(row));
+        ++appended_;
+    }
+    // The writer wakes on its own every flush_ms; rows are never worth a wake-up of their own.
+}
+
+bool sqlite_store::flush() {
+    if (!writer_.joinable()) return true;
+    std::unique_lock lock(mutex_);
+    const std::uint64_t target = appended_;
+    const std::uint64_t attempts = attempts_;
+    flush_wanted_ = true;
+    wake_.notify_all();
+    written_cv_.wait(lock, [&] { return written_ >= target || (last_failed_ && attempts_ > attempts); });
+    return written_ >= target;
+}
+
+void sqlite_store::writer_loop() {
+    std::vector<call_row> batch;
+    std::unique_lock lock(mutex_);
+    bool was_failing = false;
+    for (;;) {
+        wake_.wait_for(lock, std::chrono::milliseconds(options_.flush_ms), [&] { return stopping_ || flush_wanted_; });
+        flush_wanted_ = false;
+        if (queue_.empty()) {
+            written_cv_.notify_all();
+            if (stopping_) return;
+            continue;
+        }
+        batch.swap(queue_);
+        const std::size_t count = batch.size();
+        lock.unlock();
+        const bool ok = write_batch(batch);
+        lock.lock();
+        ++attempts_;
+        last_failed_ = !ok;
+        healthy_.store(ok, std::memory_order_relaxed);
+        if (ok) {
+            written_ += count;
+            batch.clear();
+        } else {
+            // Kept for the next attempt, in order, ahead of what arrived meanwhile.
+            std::move(queue_.begin(), queue_.end(), std::back_inserter(batch));
+            queue_.clear();
+            queue_.swap(batch);
+            if (queue_.size() > options_.max_queued) {
+                const std::size_t excess = queue_.size() - options_.max_queued;
+                queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(excess));
+                dropped_.fetch_add(excess, std::memory_order_relaxed);
+                written_ += excess;  // nobody waits for rows that are gone
+            }
+        }
+        if (ok && was_failing && options_.on_error) options_.on_error("ledger writes work again");
+        was_failing = !ok;
+        written_cv_.notify_all();
+        if (stopping_ && !ok) {
+            // One more attempt was made at shutdown; what is left is lost and said so.
+            if (options_.on_error) options_.on_error(std::to_string(queue_.size()) + " ledger rows not written at shutdown");
+            return;
+        }
+    }
+}
+
+bool sqlite_store::write_batch(std::vector<call_row>& batch) {
+    std::string error;
+    if (!exec(write_db_, "BEGIN IMMEDIATE", &error)) {
+        if (options_.on_error) options_.on_error("ledger write failed: " + error);
+        return false;
+    }
+    // A call admitted and finished within one batch needs only its finished row.
+    std::unordered_set<std::int64_t> finished;
+    for (const auto& r : batch)
+        if (!r.pending()) finished.insert(r.id);
+    sqlite3_stmt* s = upsert_;
+    for (const auto& r : batch) {
+        if (r.pending() && finished.count(r.id)) continue;
+        sqlite3_bind_int64(s, 1, r.id);
+        sqlite3_bind_int64(s, 2, r.admitted_at);
+        if (r.finished_at) sqlite3_bind_int64(s, 3, *r.finished_at);
+        else sqlite3_bind_null(s, 3);
+        bind_text(s, 4, r.request_id);
+        bind_text(s, 5, r.client);
+        bind_text(s, 6, r.team);
+        bind_text(s, 7, r.vendor);
+        bind_text(s, 8, r.account);
+        bind_text(s, 9, r.method);
+        bind_text(s, 10, r.host);
+        bind_text(s, 11, r.path);
+        sqlite3_bind_int(s, 12, static_cast<int>(r.status));
+        bind_text(s, 13, r.decision);
+        sqlite3_bind_int64(s, 14, r.estimate.micros());
+        sqlite3_bind_int64(s, 15, r.actual.micros());
+        if (r.cost_usd) sqlite3_bind_int64(s, 16, r.cost_usd->micros());
+        else sqlite3_bind_null(s, 16);
+        sqlite3_bind_int64(s, 17, r.latency_ms);
+        const int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE) {
+            error = last_error(write_db_);
+            sqlite3_clear_bindings(s);
+            exec(write_db_, "ROLLBACK");
+            if (options_.on_error) options_.on_error("ledger write failed: " + error);
+            return false;
+        }
+    }
+    sqlite3_clear_bindings(s);
+    if (!exec(write_db_, "COMMIT", &error)) {
+        exec(write_db_, "ROLLBACK");
+        if (options_.on_error) options_.on_error("ledger commit failed: " + error);
+        return false;
+    }
+    return true;
+}
+
+std::optional<money> sqlite_store::used(const budget_usage_query& q) {
+    std::string sql = q.in_usd ? "SELECT COALESCE(SUM(cost_usd), 0)"
+                               : "SELECT COALESCE(SUM(CASE WHEN finished_at IS NULL THEN estimate ELSE actual END), 0)";
+    sql += " FROM calls WHERE admitted_at >= ? AND admitted_at < ?";
+    bound_values values;
+    values.integer(to_millis(q.window.start));
+    values.integer(to_millis(q.window.end));
+    if (q.vendor != "*") {
+        sql += " AND vendor = ?";
+        values.text(q.vendor);
+    }
+    if (q.scope.team) {
+        sql += " AND team = ?";
+        values.text(*q.scope.team);
+    }
+    if (q.scope.client) {
+        sql += " AND client = ?";
+        values.text(*q.scope.client);
+    }
+    if (q.scope.account) {
+        sql += " AND account = ?";
+        values.text(*q.scope.account);
+    }
+    if (q.scope.path_prefix) {
+        // Byte-wise, as admission compares prefixes.
+        sql += " AND substr(CAST(path AS BLOB), 1, ?) = CAST(? AS BLOB)";
+        values.integer(static_cast<std::int64_t>(q.scope.path_prefix->size()));
+        values.text(*q.scope.path_prefix);
+    }
+    std::lock_guard lock(read_mutex_);
+    statement s(read_db_, sql);
+    if (!s) return std::nullopt;
+    values.bind(s.get());
+    if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
+    return money::from_micros(sqlite3_column_int64(s.get(), 0));
+}
+
+std::optional<std::vector<usage_row>> sqlite_store::usage(const usage_query& q) {
+    std::string keys;
+    for (const auto g : q.group_by) {
+        if (!keys.empty()) keys += ", ";
+        keys += g == usage_group::day ? std::string("strftime('%Y-%m-%d', admitted_at / 1000, 'unixepoch')") : std::string(to_string(g));
+    }
+    // Only finished rows: a pending one is a call still in flight (or lost in a crash).
+    std::string sql = "SELECT " + (keys.empty() ? std::string() : keys + ", ") +
+                      "COUNT(*),"
+                      " SUM(decision IN ('allowed', 'queued_allowed', 'shadow_would_reject') AND status BETWEEN 100 AND 399),"
+                      " SUM(decision IN ('rejected', 'queue_timeout')),"
+                      " SUM(actual), SUM(COALESCE(cost_usd, 0)),"
+                      " AVG(CASE WHEN decision NOT IN ('rejected', 'queue_timeout') THEN latency_ms END)"
+                      " FROM calls WHERE admitted_at >= ? AND admitted_at < ? AND finished_at IS NOT NULL";
+    bound_values values;
+    values.integer(days_from_civil(q.from) * 86'400'000);
+    values.integer((days_from_civil(q.to) + 1) * 86'400'000);
+    auto filter = [&](const char* column, const std::optional<std::string>& value) {
+        if (!value) return;
+        sql += " AND ";
+        sql += column;
+        sql += " = ?";
+        values.text(*value);
+    };
+    filter("client", q.client);
+    filter("team", q.team);
+    filter("vendor", q.vendor);
+    if (!keys.empty()) sql += " GROUP BY " + keys + " ORDER BY " + keys;
+
+    std::vector<usage_row> rows;
+    std::lock_guard lock(read_mutex_);
+    statement s(read_db_, sql);
+    if (!s) return std::nullopt;
+    values.bind(s.get());
+    const int n = static_cast<int>(q.group_by.size());
+    int rc;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+        usage_row r;
+        for (int i = 0; i < n; ++i) r.keys.push_back(column_text(s.get(), i));
+        r.requests = sqlite3_column_int64(s.get(), n);
+        if (r.requests == 0) continue;  // no grouping and no rows: one empty aggregate
+        r.succeeded = sqlite3_column_int64(s.get(), n + 1);
+        r.rejected = sqlite3_column_int64(s.get(), n + 2);
+        r.failed = r.requests - r.succeeded - r.rejected;
+        r.credits = money::from_micros(sqlite3_column_int64(s.get(), n + 3));
+        r.cost_usd = money::from_micros(sqlite3_column_int64(s.get(), n + 4));
+        r.avg_latency_ms = sqlite3_column_type(s.get(), n + 5) == SQLITE_NULL ? 0.0 : sqlite3_column_double(s.get(), n + 5);
+        rows.push_back(std::move(r));
+    }
+    if (rc != SQLITE_DONE) return std::nullopt;
+    return rows;
+}
+
+}  // namespace creditgate::policies

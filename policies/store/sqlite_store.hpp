@@ -1,0 +1,74 @@
+#pragma once
+// sqlite_store: the embedded ledger (SPEC §7) in one SQLite file under state_dir. Rows are
+// appended to a queue and written by one writer thread in a transaction per batch, at most
+// `flush_ms` apart (WAL, prepared statements); a process killed with -9 loses at most the
+// batch it had not written yet, and SQLite's journal keeps the file consistent. Queries run
+// on their own read connection, so reports never wait for the writer.
+
+#include "policies/store/ledger_store.hpp"
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace creditgate::policies {
+
+struct sqlite_options {
+    std::string path;
+    std::int64_t flush_ms = 100;
+    int busy_timeout_ms = 1000;       // how long a write waits for a lock held by another process
+    std::size_t max_queued = 1 << 20;  // rows kept for retry while writes fail; older ones are dropped
+    bool read_only = false;           // reports: no writer, the file must exist
+    // Told (on the writer thread) when a batch fails and when writing works again.
+    std::function<void(const std::string& message)> on_error = nullptr;
+};
+
+inline constexpr int ledger_schema_version = 1;
+
+class sqlite_store final : public ledger_store {
+public:
+    // Opens (creating and migrating unless read_only) the database; null with `error` otherwise.
+    static std::unique_ptr<sqlite_store> open(const sqlite_options& options, std::string& error);
+    ~sqlite_store() override;  // writes out what is queued, then closes
+
+    void append(call_row row) override;
+    bool healthy() const override { return healthy_.load(std::memory_order_relaxed); }
+    bool flush() override;
+    bool persistent() const override { return true; }
+    std::optional<money> used(const budget_usage_query& query) override;
+    std::optional<std::vector<usage_row>> usage(const usage_query& query) override;
+
+    // Rows dropped because writes kept failing and the retry queue was full.
+    std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+
+private:
+    explicit sqlite_store(sqlite_options options) : options_(std::move(options)) {}
+    bool migrate(std::string& error);
+    void writer_loop();
+    bool write_batch(std::vector<call_row>& batch);
+
+    sqlite_options options_;
+    sqlite3* write_db_ = nullptr;
+    sqlite3_stmt* upsert_ = nullptr;
+    sqlite3* read_db_ = nullptr;
+    std::mutex read_mutex_;  // one query at a time on the read connection
+
+    std::mutex mutex_;
+    std::condition_variable wake_, written_cv_;
+    std::vector<call_row> queue_;
+    std::uint64_t appended_ = 0, written_ = 0, attempts_ = 0;
+    bool flush_wanted_ = false, stopping_ = false, last_failed_ = false;
+    std::atomic<bool> healthy_{true};
+    std::atomic<std::uint64_t> dropped_{0};
+    std::thread writer_;
+};
+
+}  // namespace creditgate::policies

@@ -1,0 +1,36 @@
+#pragma once
+// usage_report: the usage report of SPEC §8 — from request parameters to a usage_query, and
+// from rows to JSON, CSV or a text table. Shared by GET /api/v1/usage and `creditgate report`,
+// so that both answer the same question the same way.
+
+#include "policies/store/ledger_store.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace creditgate::policies {
+
+enum class report_format { json, csv, table };
+
+struct usage_request {
+    usage_query query;
+    report_format format = report_format::json;
+};
+
+// Parameters as (name, value) pairs: from, to (YYYY-MM-DD, inclusive; default the first of
+// `today`'s month through `today`), group_by (comma list; default client,vendor), client, team,
+// vendor, format (json|csv|table). Unknown names and bad values are errors, named.
+struct usage_request_result {
+    std::optional<usage_request> value;
+    std::string error;
+};
+usage_request_result parse_usage_request(const std::vector<std::pair<std::string, std::string>>& params, civil_date today);
+
+nlohmann::json usage_json(const usage_query& query, const std::vector<usage_row>& rows);
+std::string usage_csv(const usage_query& query, const std::vector<usage_row>& rows);    // RFC 4180, CRLF
+std::string usage_table(const usage_query& query, const std::vector<usage_row>& rows);  // aligned columns
+
+}  // namespace creditgate::policies

@@ -1,0 +1,363 @@
+#include "policies/admission.hpp"
+#include "policies/store/sqlite_store.hpp"
+#include "policies/store/usage_report.hpp"
+
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <random>
+#include <thread>
+
+using namespace creditgate::policies;
+namespace fs = std::filesystem;
+
+namespace {
+
+money m(const char* t) { return *money::parse(t); }
+
+constexpr unix_millis day_ms = 86'400'000;
+const unix_millis nov22 = days_from_civil({2026, 11, 22}) * day_ms;
+
+// A fresh folder per test, removed afterwards.
+struct temp_dir {
+    fs::path path;
+    temp_dir() {
+        std::random_device rd;
+        path = fs::temp_directory_path() / ("creditgate-store-" + std::to_string(rd()) + std::to_string(rd()));
+        fs::create_directories(path);
+    }
+    ~temp_dir() { fs::remove_all(path); }
+    std::string db() const { return (path / "creditgate.db").string(); }
+};
+
+std::unique_ptr<sqlite_store> open_store(const std::string& path, std::int64_t flush_ms = 10, int busy_ms = 1000) {
+    sqlite_options o;
+    o.path = path;
+    o.flush_ms = flush_ms;
+    o.busy_timeout_ms = busy_ms;
+    std::string error;
+    auto s = sqlite_store::open(o, error);
+    INFO(error);
+    REQUIRE(s);
+    return s;
+}
+
+call_row finished(ledger_store& s, unix_millis at, const char* client, const char* vendor, const char* actual,
+                  const char* decision = "allowed", unsigned status = 200) {
+    call_row r;
+    r.id = s.next_id();
+    r.admitted_at = at;
+    r.finished_at = at + 25;
+    r.request_id = "req-" + std::to_string(r.id);
+    r.client = client;
+    r.team = std::string(client) == "eu-1" ? "growth" : "research";
+    r.vendor = vendor;
+    r.account = std::string(vendor) + "-main";
+    r.method = "GET";
+    r.host = std::string("api.") + vendor + ".com";
+    r.path = "/person/search";
+    r.status = status;
+    r.decision = decision;
+    r.estimate = m("5");
+    r.actual = m(actual);
+    r.cost_usd = settled_usd(r.actual, m("0.01"));
+    r.latency_ms = 40;
+    return r;
+}
+
+std::int64_t count_rows(const std::string& path, const char* where = "1") {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db, (std::string("SELECT COUNT(*) FROM calls WHERE ") + where).c_str(), -1, &s, nullptr);
+    std::int64_t n = -1;
+    if (s && sqlite3_step(s) == SQLITE_ROW) n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("the schema is created once, versioned, and ids go on across opens", "[store]") {
+    temp_dir dir;
+    std::int64_t written = 0;
+    {
+        auto s = open_store(dir.db());
+        auto row = finished(*s, nov22, "eu-1", "scraperapi", "1");
+        written = row.id;
+        s->append(row);
+    }
+    auto s = open_store(dir.db());
+    CHECK(s->next_id() > written);  // never reuses an id written before
+    CHECK(count_rows(dir.db()) == 1);
+
+    sqlite3* db = nullptr;
+    sqlite3_open(dir.db().c_str(), &db);
+    sqlite3_exec(db, "INSERT INTO schema_version VALUES (99)", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    s.reset();
+    sqlite_options o;
+    o.path = dir.db();
+    std::string error;
+    CHECK_FALSE(sqlite_store::open(o, error));
+    CHECK_THAT(error, Catch::Contains("newer creditgate"));
+}
+
+TEST_CASE("a report-only open needs an existing ledger", "[store]") {
+    temp_dir dir;
+    sqlite_options o;
+    o.path = dir.db();
+    o.read_only = true;
+    std::string error;
+    CHECK_FALSE(sqlite_store::open(o, error));
+    CHECK_THAT(error, Catch::Contains(dir.db()));
+}
+
+TEST_CASE("pending then finished: one row, and used counts each at the right amount", "[store]") {
+    temp_dir dir;
+    auto s = open_store(dir.db());
+    call_row pending = finished(*s, nov22 + 1000, "eu-1", "crustdata", "0");
+    pending.finished_at.reset();
+    pending.decision = "pending";
+    pending.cost_usd = reserved_usd(pending.estimate, m("0.01"));
+    s->append(pending);
+    REQUIRE(s->flush());
+    CHECK(count_rows(dir.db(), "finished_at IS NULL") == 1);
+
+    const period_window nov{days_from_civil({2026, 11, 1}) * 86400, days_from_civil({2026, 12, 1}) * 86400};
+    budget_usage_query q{"crustdata", {}, nov, false};
+    CHECK(s->used(q) == m("5"));  // pending: what it reserved
+    q.in_usd = true;
+    CHECK(s->used(q) == m("0.05"));
+
+    call_row done = pending;
+    done.finished_at = pending.admitted_at + 300;
+    done.decision = "allowed";
+    done.status = 200;
+    done.actual = m("0.12");
+    done.cost_usd = settled_usd(done.actual, m("0.01"));
+    s->append(done);
+    REQUIRE(s->flush());
+    CHECK(count_rows(dir.db()) == 1);
+    CHECK(s->used(q) == m("0.0012"));
+    q.in_usd = false;
+    CHECK(s->used(q) == m("0.12"));
+}
+
+TEST_CASE("used follows the budget's vendor, scope, path prefix and half-open window", "[store]") {
+    temp_dir dir;
+    auto s = open_store(dir.db());
+    const unix_millis dec1 = days_from_civil({2026, 12, 1}) * day_ms;
+    s->append(finished(*s, nov22, "eu-1", "crustdata", "1"));
+    s->append(finished(*s, nov22, "us-1", "crustdata", "2"));
+    s->append(finished(*s, nov22, "eu-1", "scraperapi", "4"));
+    s->append(finished(*s, dec1 - 1, "eu-1", "crustdata", "8"));  // last millisecond of November
+    s->append(finished(*s, dec1, "eu-1", "crustdata", "16"));     // first of December
+    auto other_path = finished(*s, nov22, "eu-1", "crustdata", "32");
+    other_path.path = "/company/search";
+    s->append(other_path);
+    REQUIRE(s->flush());
+
+    const period_window nov{days_from_civil({2026, 11, 1}) * 86400, days_from_civil({2026, 12, 1}) * 86400};
+    struct row {
+        const char* vendor;
+        budget_scope scope;
+        const char* expected;
+    };
+    const std::vector<row> table{
+        {"crustdata", {}, "43"},
+        {"*", {}, "47"},
+        {"crustdata", {std::string("growth"), {}, {}, {}}, "41"},
+        {"crustdata", {{}, std::string("us-1"), {}, {}}, "2"},
+        {"crustdata", {{}, {}, std::string("crustdata-main"), {}}, "43"},
+        {"crustdata", {{}, {}, {}, std::string("/person")}, "11"},
+        {"crustdata", {{}, {}, {}, std::string("/company/search")}, "32"},
+        {"crustdata", {{}, {}, {}, std::string("/persons")}, "0"},
+    };
+    for (const auto& t : table) {
+        INFO(t.vendor << " " << t.expected);
+        CHECK(s->used({t.vendor, t.scope, nov, false}) == m(t.expected));
+    }
+    const period_window lifetime{};
+    CHECK(s->used({"crustdata", {}, lifetime, false}) == m("59"));
+}
+
+TEST_CASE("usage reports count, sum and group exactly", "[store]") {
+    temp_dir dir;
+    auto s = open_store(dir.db());
+    s->append(finished(*s, nov22, "eu-1", "crustdata", "0.09"));
+    s->append(finished(*s, nov22 + 5, "eu-1", "crustdata", "0.03", "allowed", 404));
+    s->append(finished(*s, nov22 + 9, "eu-1", "crustdata", "0", "rejected", 402));
+    s->append(finished(*s, nov22 + day_ms, "us-1", "scraperapi", "25", "queued_allowed"));
+    s->append(finished(*s, nov22 + day_ms, "us-1", "scraperapi", "0", "upstream_error", 502));
+    auto in_flight = finished(*s, nov22, "eu-1", "crustdata", "0");
+    in_flight.finished_at.reset();
+    s->append(in_flight);  // pending: not a finished call, not reported
+    REQUIRE(s->flush());
+
+    usage_query q;
+    q.from = {2026, 11, 1};
+    q.to = {2026, 11, 30};
+    q.group_by = {usage_group::client, usage_group::vendor};
+    auto rows = s->usage(q);
+    REQUIRE(rows);
+    REQUIRE(rows->size() == 2);
+    const usage_row& eu = (*rows)[0];
+    CHECK(eu.keys == std::vector<std::string>{"eu-1", "crustdata"});
+    CHECK(eu.requests == 3);
+    CHECK(eu.succeeded == 1);
+    CHECK(eu.failed == 1);
+    CHECK(eu.rejected == 1);
+    CHECK(eu.credits == m("0.12"));
+    CHECK(eu.cost_usd == m("0.0012"));
+    const usage_row& us = (*rows)[1];
+    CHECK(us.requests == 2);
+    CHECK(us.succeeded == 1);
+    CHECK(us.failed == 1);
+    CHECK(us.credits == m("25"));
+
+    q.group_by = {usage_group::day};
+    rows = s->usage(q);
+    REQUIRE(rows->size() == 2);
+    CHECK((*rows)[0].keys[0] == "2026-11-22");
+    CHECK((*rows)[1].keys[0] == "2026-11-23");
+
+    q.to = {2026, 11, 22};  // inclusive: the 22nd only
+    q.group_by = {};
+    rows = s->usage(q);
+    REQUIRE(rows->size() == 1);
+    CHECK((*rows)[0].requests == 3);
+
+    q.to = {2026, 11, 30};
+    q.vendor = "scraperapi";
+    q.group_by = {usage_group::team};
+    rows = s->usage(q);
+    REQUIRE(rows->size() == 1);
+    CHECK((*rows)[0].keys[0] == "research");
+    CHECK((*rows)[0].requests == 2);
+}
+
+TEST_CASE("usage request parameters", "[store]") {
+    const civil_date today{2026, 11, 22};
+    auto ok = parse_usage_request({}, today);
+    REQUIRE(ok.value);
+    CHECK(ok.value->query.from == civil_date{2026, 11, 1});
+    CHECK(ok.value->query.to == today);
+    CHECK(ok.value->query.group_by == std::vector<usage_group>{usage_group::client, usage_group::vendor});
+
+    ok = parse_usage_request({{"from", "2026-10-01"}, {"to", "2026-10-31"}, {"group_by", "day, team,day"}, {"format", "csv"},
+                              {"vendor", "helius"}},
+                             today);
+    REQUIRE(ok.value);
+    CHECK(ok.value->query.group_by == std::vector<usage_group>{usage_group::day, usage_group::team});
+    CHECK(ok.value->format == report_format::csv);
+    CHECK(ok.value->query.vendor == std::optional<std::string>("helius"));
+
+    struct bad {
+        std::vector<std::pair<std::string, std::string>> params;
+        const char* says;
+    };
+    for (const auto& b : std::vector<bad>{{{{"from", "2026-13-01"}}, "from"},
+                                          {{{"group_by", "client,planet"}}, "planet"},
+                                          {{{"format", "xml"}}, "format"},
+                                          {{{"from", "2026-11-10"}, {"to", "2026-11-09"}}, "after"},
+                                          {{{"limit", "5"}}, "limit"}}) {
+        auto r = parse_usage_request(b.params, today);
+        CHECK_FALSE(r.value);
+        CHECK_THAT(r.error, Catch::Contains(b.says));
+    }
+}
+
+TEST_CASE("usage as CSV and as a table", "[store]") {
+    usage_query q;
+    q.from = q.to = {2026, 11, 22};
+    q.group_by = {usage_group::client};
+    usage_row r;
+    r.keys = {"acme, \"inc\""};
+    r.requests = 3;
+    r.succeeded = 2;
+    r.failed = 1;
+    r.credits = m("1.5");
+    r.cost_usd = m("0.000735");
+    r.avg_latency_ms = 12.25;
+    const std::string csv = usage_csv(q, {r});
+    CHECK(csv ==
+          "client,requests,succeeded,failed,rejected,credits,cost_usd,avg_latency_ms\r\n"
+          "\"acme, \"\"inc\"\"\",3,2,1,0,1.5,0.000735,12.2\r\n");
+    const std::string table = usage_table(q, {r});
+    CHECK_THAT(table, Catch::StartsWith("client"));
+    CHECK_THAT(table, Catch::Contains("0.000735"));
+    const auto json = usage_json(q, {r});
+    CHECK(json["rows"][0]["credits"].dump() == "1.5");
+    CHECK(json["group_by"] == nlohmann::json::array({"client"}));
+}
+
+TEST_CASE("a locked database makes the store unhealthy until it can write again, losing nothing", "[store]") {
+    temp_dir dir;
+    auto s = open_store(dir.db(), 10, 50);
+    sqlite3* other = nullptr;
+    REQUIRE(sqlite3_open(dir.db().c_str(), &other) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr) == SQLITE_OK);
+    s->append(finished(*s, nov22, "eu-1", "crustdata", "1"));
+    CHECK_FALSE(s->flush());
+    CHECK_FALSE(s->healthy());
+    sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr);
+    sqlite3_close(other);
+    s->append(finished(*s, nov22, "eu-1", "crustdata", "2"));
+    CHECK(s->flush());
+    CHECK(s->healthy());
+    CHECK(count_rows(dir.db()) == 2);
+}
+
+TEST_CASE("rows from many threads all arrive, and a store closed with rows queued writes them", "[store]") {
+    temp_dir dir;
+    {
+        auto s = open_store(dir.db(), 1000);  // slow batches: the close has work left
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t)
+            threads.emplace_back([&s] {
+                for (int i = 0; i < 500; ++i) s->append(finished(*s, nov22 + i, "eu-1", "crustdata", "1"));
+            });
+        for (auto& t : threads) t.join();
+    }
+    CHECK(count_rows(dir.db()) == 2000);
+}
+
+TEST_CASE("metering starts every credits and money budget from the ledger", "[store]") {
+    temp_dir dir;
+    auto s = open_store(dir.db());
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    s->append(finished(*s, now - 1000, "eu-1", "crustdata", "7"));
+    auto pending = finished(*s, now - 500, "eu-1", "crustdata", "0");
+    pending.finished_at.reset();
+    pending.cost_usd = reserved_usd(pending.estimate, m("0.01"));
+    s->append(pending);  // a call lost in a crash counts at its reservation
+    REQUIRE(s->flush());
+
+    vendor_profile crustdata;
+    crustdata.name = "crustdata";
+    crustdata.usd_per_unit = m("0.01");
+    budget_def credits;
+    credits.id = "c";
+    credits.vendor = "crustdata";
+    credits.limit = m("100");
+    credits.period.every = period_unit::month;
+    budget_def dollars = credits;
+    dollars.id = "d";
+    dollars.kind = budget_kind::money;
+    dollars.unit = "usd";
+    dollars.vendor = "*";
+    dollars.limit = m("1");
+    budget_def other = credits;
+    other.id = "other";
+    other.scope.client = "us-1";
+    metering meter({credits, dollars, other}, {crustdata}, {}, 10);
+    std::string error;
+    REQUIRE(meter.recompute_used(*s, error));
+    const auto views = meter.books().budgets();
+    CHECK(views[0].used == m("12"));
+    CHECK(views[1].used == m("0.12"));
+    CHECK(views[2].used == m("0"));
+}
