@@ -3,6 +3,7 @@
 #include "policies/host_pattern.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace creditgate::policies {
 namespace {
@@ -168,6 +169,21 @@ bool charged_status(const cost_spec& c, unsigned status) {
 }
 
 }  // namespace
+
+std::string percent_encode(std::string_view text) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : text) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 0xf];
+        }
+    }
+    return out;
+}
 
 std::vector<query_param> parse_query(std::string_view query) {
     std::vector<query_param> out;

@@ -20,6 +20,8 @@ struct query_param {
 
 // "a=1&b=x%20y" -> [{a,1},{b,"x y"}]
 std::vector<query_param> parse_query(std::string_view query);
+// RFC 3986 unreserved characters kept, everything else %XX: for values we add to a query.
+std::string percent_encode(std::string_view text);
 const std::string* find_param(const std::vector<query_param>& query, std::string_view name);
 
 struct request_facts {

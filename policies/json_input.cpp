@@ -40,6 +40,10 @@ public:
         return true;
     }
     bool string(std::string& value) {
+        if (!env_) {  // a document from the network: strings are data, never expanded
+            put(std::move(value));
+            return true;
+        }
         std::string error;
         auto expanded = expand_environment(value, env_, error);
         if (!expanded) {

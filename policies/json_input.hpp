@@ -48,7 +48,8 @@ env_lookup process_environment();
 bool read_text_file(const std::string& path, std::string& out);
 
 // Parses `text`. JSON floats become {"$decimal": "<text>"} so that readers can parse the
-// exact decimal; integers stay integers. Strings are expanded from `env`. Problems go to
+// exact decimal; integers stay integers. Strings are expanded from `env` (an empty `env`
+// leaves them as written: vendor answers are data, not config). Problems go to
 // `issues`; on a syntax error the result is null.
 json parse_json_document(std::string_view text, const env_lookup& env, issue_list& issues);
 

@@ -53,6 +53,7 @@ void app::release_io_objects() {
         reports_->join();
     }
     // What lives on worker 0's context goes before the context does.
+    poller_.reset();
     grace_timer_.reset();
     signals_.reset();
     admin_acceptor_.reset();
@@ -144,6 +145,8 @@ int app::run() {
     reports_.emplace(1);
     asio::co_spawn(main_io, run_admin_server(*admin_acceptor_, *admin_, reports_->get_executor()), log_exception);
     for (auto& w : workers_) w->start_housekeeping();
+    poller_ = std::make_unique<balance_poller>(*workers_[0]);
+    poller_->start(current_);
 
     const auto proxy_ep = proxy_acceptor_->local_endpoint();
     const auto admin_ep = admin_acceptor_->local_endpoint();
@@ -238,8 +241,11 @@ std::vector<std::string> app::reload() {
         spdlog::warn("reload: listen addresses change only with a restart");
     if (next->cfg().storage.kind != current_->cfg().storage.kind || next->cfg().state_dir != current_->cfg().state_dir)
         spdlog::warn("reload: storage and state_dir change only with a restart");
+    const bool new_books = next->metering() != current_->metering();
     current_ = next;
     for (auto& w : workers_) asio::post(w->io(), [&w = *w, next] { w.replace_runtime(next); });
+    // New books (or accounts) want their own readings; unchanged ones keep theirs and their polls.
+    if (new_books && poller_) asio::post(workers_[0]->io(), [this, next] { if (poller_) poller_->start(next); });
     spdlog::info("reloaded {}", initial_.file);
     return {};
 }

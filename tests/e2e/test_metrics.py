@@ -26,6 +26,9 @@ class Metrics(harness.VendorTestCase):
                       {"id": "nj", "vendor": "neuji", "api_key": "NJ-KEY"}],
             budgets=[{"id": "sa-budget", "vendor": "scraperapi", "limit": 12}])
         proxy = self.start_proxy(config)
+        # The launch poll reads Neuji's balance first, so its call settles by the balance drop.
+        self.wait_until(lambda: any(a["id"] == "nj" and a["source"] == "poll"
+                                    for a in self.admin_get(proxy, "/api/v1/accounts")["accounts"]), what="the first poll")
         s = requests.Session()
         s.proxies = {"http": proxy.proxy_url("eu-1", "s3cret-eu")}
         self.addCleanup(s.close)
@@ -57,7 +60,7 @@ class Metrics(harness.VendorTestCase):
         self.assertEqual(value("creditgate_requests", client=ODD_CLIENT, vendor="scraperapi", decision="rejected"), 1)
         self.assertEqual(value("creditgate_requests", client="", decision="proxy_auth_required"), 1)
         self.assertEqual(value("creditgate_credits", client="eu-1", team="growth", vendor="scraperapi"), 10)
-        self.assertEqual(value("creditgate_credits", client="eu-1", vendor="neuji"), 2)  # the first Neuji call settles at the estimate
+        self.assertEqual(value("creditgate_credits", client="eu-1", vendor="neuji"), 4)  # fan-out 2: the balance dropped by 4
         self.assertEqual(value("creditgate_credits_frozen", budget="sa-budget"), 0)
         self.assertEqual(value("creditgate_budget_remaining", budget="sa-budget"), 2)
         self.assertEqual(value("creditgate_upstream_balance", vendor="neuji", account="nj"), 100000 - 4)

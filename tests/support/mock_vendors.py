@@ -9,8 +9,10 @@ Test hooks, on any vendor host:
   query mock_fail=500     answer 500 without charging
   query mock_hangup=1     close the connection without answering
 Control API on host "mock.control":
-  POST /accounts {"vendor","key", ...fields}  create or change an account
-  GET  /accounts/KEY                          the account, with "billed" (total charged) and "peak" (most calls in flight)
+  POST /accounts {"vendor","key", ...fields}  create or change an account; "balance_mode" makes its
+                                              balance endpoint "ok", "slow" (5 s), "garbage" (not JSON) or "error" (500)
+  GET  /accounts/KEY                          the account, with "billed" (total charged), "peak" (most calls in flight)
+                                              and "polls" (balance requests, with "poll_times")
   POST /reset                                 forget every account
 Prints "listening PORT" once bound.
 """
@@ -38,7 +40,8 @@ for m in ("getBlock", "getBlocks", "getBlocksWithLimit", "getBlockTime", "getSig
 def new_account(vendor, key, **fields):
     account = {"vendor": vendor, "key": key, "credits": Decimal("100000"), "used": Decimal("0"), "billed": Decimal("0"),
                "calls": 0, "in_flight": 0, "peak": 0, "concurrency_limit": 20, "out_of_credit_style": "429",
-               "search_results": 4, "fanout": 1, "frozen": Decimal("0")}
+               "search_results": 4, "fanout": 1, "frozen": Decimal("0"), "balance_mode": "ok", "polls": 0,
+               "poll_times": []}
     for k, v in fields.items():
         account[k] = Decimal(str(v)) if k in ("credits", "used", "frozen") else v
     return account
@@ -134,6 +137,22 @@ class Handler(BaseHTTPRequestHandler):
     def failing(self):
         return self.query.get("mock_fail")
 
+    def balance_trouble(self, a):
+        """Counts a balance request; answers it badly when the account says so (True: answered)."""
+        with LOCK:
+            a["polls"] += 1
+            a["poll_times"].append(round(time.time(), 3))
+            mode = a["balance_mode"]
+        if mode == "slow":
+            time.sleep(5)
+        elif mode == "garbage":
+            self.send(200, "<html>upstream maintenance</html>", content_type="text/html")
+            return True
+        elif mode == "error":
+            self.send(500, {"error": "internal"})
+            return True
+        return False
+
     # ---- control ----
     def control(self):
         global ACCOUNTS
@@ -167,6 +186,8 @@ class Handler(BaseHTTPRequestHandler):
         if not a:
             return self.send(401, "Invalid API key. Please check your key.", content_type="text/plain")
         if self.url_path == "/account":
+            if self.balance_trouble(a):
+                return
             with LOCK:
                 return self.send(200, {"burst": 0, "concurrencyLimit": a["concurrency_limit"],
                                        "concurrentRequests": a["in_flight"], "failedRequestCount": 0,
@@ -215,6 +236,8 @@ class Handler(BaseHTTPRequestHandler):
         if not a:
             return self.send(200, {"code": 401, "data": "Invalid API key", "status": 0}, gz)
         if self.url_path.rstrip("/") == "/api/v1/users/credits":
+            if self.balance_trouble(a):
+                return
             with LOCK:
                 return self.send(200, {"code": 200, "status": 1, "data": {
                     "id": 5, "user": 42, "available_credits": dec(a["credits"]), "used_credits": dec(a["used"]),
@@ -246,6 +269,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(401, {"message": "Invalid API key in request"}, limits)
         gz = dict(limits, _gzip_ok=True)
         if self.url_path == "/user/credits":
+            if self.balance_trouble(a):
+                return
             with LOCK:
                 return self.send(200, {"credits": dec(remaining(a))}, gz)
         if self.url_path in ("/person/search", "/company/search", "/job/search"):
@@ -295,6 +320,8 @@ class Handler(BaseHTTPRequestHandler):
         a = self.account(key, "helius")
         if not a or not self.url_path.endswith("/usage"):
             return self.send(401, {"error": "unauthorized"})
+        if self.balance_trouble(a):
+            return
         with LOCK:
             used = a["used"]
             self.send(200, {"creditsRemaining": dec(max(Decimal(0), remaining(a))), "creditsUsed": dec(used),
@@ -310,6 +337,8 @@ class Handler(BaseHTTPRequestHandler):
         if not a:
             return self.send(401, {"error": {"type": "unauthorized", "message": "bad key", "request_id": "r1"}}, rate)
         if self.url_path == "/v1/usage":
+            if self.balance_trouble(a):
+                return
             with LOCK:
                 cents = remaining(a)
                 return self.send(200, {"period_start": "2026-11-01T00:00:00Z", "requests": a["calls"],
