@@ -10,13 +10,14 @@ trap cleanup EXIT
 free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 200); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
 
-# start_creditgate BINARY CONFIG: sets cg_port.
+# start_creditgate BINARY CONFIG [NAME]: sets cg_port.
 start_creditgate() {
-  "$1" serve --config "$2" > "$work/creditgate.out" 2>"$work/creditgate.err" &
+  local name=${3:-creditgate}
+  "$1" serve --config "$2" > "$work/$name.out" 2>"$work/$name.err" &
   pids+=($!)
-  for _ in $(seq 100); do grep -q listening "$work/creditgate.out" 2>/dev/null && break; sleep 0.05; done
-  cg_port=$(sed -n 's/.*proxy=127.0.0.1:\([0-9]*\).*/\1/p' "$work/creditgate.out")
-  [ -n "$cg_port" ] || { echo "creditgate did not start" >&2; cat "$work/creditgate.err" >&2; exit 1; }
+  for _ in $(seq 100); do grep -q listening "$work/$name.out" 2>/dev/null && break; sleep 0.05; done
+  cg_port=$(sed -n 's/.*proxy=127.0.0.1:\([0-9]*\).*/\1/p' "$work/$name.out")
+  [ -n "$cg_port" ] || { echo "creditgate did not start" >&2; cat "$work/$name.err" >&2; exit 1; }
 }
 
 # start_nginx CONF_BODY: runs nginx with one worker, no access log, the given server block(s).

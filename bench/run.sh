@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Loopback benchmark, all in one run: nginx serving 1 KiB directly, through creditgate, and
-# through squid as a peer proxy; wrk -t1 -c32, alternating rounds, median of the rounds.
+# Loopback benchmark, all in one run: nginx serving 1 KiB directly, through creditgate (SQLite
+# ledger, and again with storage "memory"), and through squid as a peer proxy; wrk -t1 -c32,
+# alternating rounds, median of the rounds.
 # Usage: bench/run.sh [path/to/creditgate] [rounds] [seconds]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,24 +18,31 @@ head -c 1024 /dev/urandom > "$work/www/1k.bin"
 start_nginx "server { listen 127.0.0.1:$nginx_port; root $work/www; }"
 wait_port "$nginx_port"
 
-# --- creditgate: the bench host is a vendor (a `use` override, plain upstream), access log on ---
-cat > "$work/creditgate.json" <<CONF
+# --- creditgate: the bench host is a vendor (a `use` override, plain upstream), access log on.
+# Two instances: the embedded SQLite ledger (the default) and storage.kind "memory".
+cg_config() {  # KIND
+  cat <<CONF
 {
   "listen": "127.0.0.1:0",
   "admin": { "listen": "127.0.0.1:0", "token": "bench" },
-  "state_dir": "$work/var",
+  "state_dir": "$work/var-$1",
   "threads": ${CREDITGATE_THREADS:-1},
-  "storage": { "kind": "memory" },
-  "log": { "level": "info", "file": "$work/creditgate.log" },
+  "storage": { "kind": "$1" },
+  "log": { "level": "info", "file": "$work/creditgate-$1.log" },
   "vendors_dir": "$here/../config/vendors",
   "vendors": [ { "use": "scraperapi", "hosts": ["bench.local"], "upstream_tls": "never" } ],
   "resolve": { "bench.local:$nginx_port": "127.0.0.1:$nginx_port" },
   "clients": [ { "id": "bench", "team": "bench", "secret": "bench-secret" } ],
-  // Metering on: every call is estimated, frozen against this budget, and settled.
+  // Metering on: every call is estimated, frozen against this budget, settled, and written to the ledger.
   "budgets": [ { "id": "bench-credits", "scope": { "team": "bench" }, "vendor": "scraperapi",
                  "limit": 1000000000, "period": "month" } ]
 }
 CONF
+}
+cg_config sqlite > "$work/creditgate.json"
+cg_config memory > "$work/creditgate-memory.json"
+start_creditgate "$binary" "$work/creditgate-memory.json" creditgate-memory
+mem_port=$cg_port
 start_creditgate "$binary" "$work/creditgate.json"
 
 # --- squid: the peer proxy, no cache, access log on like creditgate ---
@@ -67,17 +75,22 @@ run() {  # name host port target auth
 }
 # Warm-up: pools, caches, page faults.
 run warm 127.0.0.1 "$cg_port" "$url_path" "$auth" >/dev/null || true
+run warm 127.0.0.1 "$mem_port" "$url_path" "$auth" >/dev/null || true
 run warm 127.0.0.1 "$squid_port" "$url_path" "" >/dev/null || true
 
 results="$work/results.txt"
 for r in $(seq "$rounds"); do
   run direct 127.0.0.1 "$nginx_port" "/1k.bin" "" | tee -a "$results"
   run creditgate 127.0.0.1 "$cg_port" "$url_path" "$auth" | tee -a "$results"
+  run cg-memory 127.0.0.1 "$mem_port" "$url_path" "$auth" | tee -a "$results"
   run squid 127.0.0.1 "$squid_port" "$url_path" "" | tee -a "$results"
 done
 
 # Sanity: the proxied runs really went through the proxies to nginx.
-grep -q "status=200" "$work/creditgate.log" || { echo "creditgate served nothing" >&2; exit 1; }
+grep -q "status=200" "$work/creditgate-sqlite.log" || { echo "creditgate served nothing" >&2; exit 1; }
+# The SQLite instance wrote every call: finished rows in its ledger.
+rows=$($py -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM calls WHERE finished_at IS NOT NULL").fetchone()[0])' "$work/var-sqlite/creditgate.db")
+echo "ledger rows written by the sqlite instance: $rows"
 
 $py - "$results" <<'PY'
 import statistics, sys
@@ -88,7 +101,7 @@ for line in open(sys.argv[1]):
 med = {n: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for n, rs in runs.items()}
 d = med["direct"]
 print(f"\n{'':12}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'× direct':>10}")
-for n in ("direct", "creditgate", "squid"):
+for n in ("direct", "creditgate", "cg-memory", "squid"):
     m = med[n]
     print(f"{n:12}{m['rps']:>10.0f}{m['p50_us']/1000:>9.2f}{m['p99_us']/1000:>9.2f}{m['errors']:>8.0f}{m['rps']/d['rps']:>10.2f}")
 cg = med["creditgate"]
@@ -96,4 +109,6 @@ p99_limit = max(2000, 2 * d["p99_us"])
 ok = cg["rps"] >= 0.5 * d["rps"] and cg["p99_us"] <= p99_limit and cg["errors"] == 0
 print(f"\ntarget: creditgate >= 0.5x direct req/s and p99 <= {p99_limit/1000:.2f} ms: {'met' if ok else 'NOT met'}")
 print(f"creditgate / squid: {cg['rps']/med['squid']['rps']:.1f}x")
+mem = med["cg-memory"]
+print(f"storage sqlite / memory: {cg['rps']/mem['rps']:.2f}x req/s (target >= 0.90): {'met' if cg['rps'] >= 0.9 * mem['rps'] else 'NOT met'}")
 PY

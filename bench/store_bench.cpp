@@ -1,0 +1,133 @@
+// Micro-benchmark of the SQLite ledger writer, timed until flush() has everything on disk:
+// - "long calls": every call's pending row and its finished row land in different batches, so
+//   both are written (an INSERT, then an upsert of the same id) — the writer's worst case;
+// - "short calls": as the proxy appends them, from one and two threads; a call admitted and
+//   finished within one batch writes only its finished row.
+// Prints database rows written per second and the cost of append() on the calling thread.
+
+#include "policies/store/sqlite_store.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <unistd.h>
+#include <thread>
+#include <vector>
+
+using namespace creditgate::policies;
+using clock_type = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+namespace {
+
+call_row make_row(ledger_store& store, std::int64_t i) {
+    call_row r;
+    r.id = store.next_id();
+    r.admitted_at = 1'795'000'000'000 + i;
+    r.request_id = "4f2a9c1b0000" + std::to_string(i);
+    r.client = "client-" + std::to_string(i % 50);
+    r.team = "team-" + std::to_string(i % 7);
+    r.vendor = "scraperapi";
+    r.account = "scraperapi-main";
+    r.method = "GET";
+    r.host = "api.scraperapi.com";
+    r.path = "/";
+    r.estimate = money::units(5);
+    return r;
+}
+
+struct result {
+    double rows_per_s;  // rows written to the database
+    double append_ns;
+};
+
+std::unique_ptr<sqlite_store> fresh_store(const std::string& path) {
+    fs::remove(path);
+    fs::remove(path + "-wal");
+    fs::remove(path + "-shm");
+    sqlite_options o;
+    o.path = path;
+    o.flush_ms = 100;
+    std::string error;
+    auto store = sqlite_store::open(o, error);
+    if (!store) {
+        std::fprintf(stderr, "%s\n", error.c_str());
+        std::exit(1);
+    }
+    return store;
+}
+
+void finish(call_row& row) {
+    row.finished_at = row.admitted_at + 40;
+    row.status = 200;
+    row.decision = "allowed";
+    row.actual = money::units(5);
+    row.latency_ms = 40;
+}
+
+result run_long(const std::string& path, std::int64_t calls) {
+    auto store = fresh_store(path);
+    std::vector<call_row> rows;
+    rows.reserve(static_cast<std::size_t>(calls));
+    for (std::int64_t i = 0; i < calls; ++i) rows.push_back(make_row(*store, i));
+    const auto start = clock_type::now();
+    for (const auto& r : rows) store->append(r);
+    store->flush();
+    for (auto& r : rows) {
+        finish(r);
+        store->append(std::move(r));
+    }
+    store->flush();
+    const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+    return {double(calls * 2) / seconds, 0};
+}
+
+// `calls` calls per thread, two rows each.
+result run_short(const std::string& path, int threads, std::int64_t calls) {
+    auto store = fresh_store(path);
+    std::vector<double> append_ns(static_cast<std::size_t>(threads));
+    const auto start = clock_type::now();
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t)
+        workers.emplace_back([&, t] {
+            const auto begin = clock_type::now();
+            for (std::int64_t i = 0; i < calls; ++i) {
+                call_row pending = make_row(*store, i);
+                call_row done = pending;
+                store->append(std::move(pending));
+                finish(done);
+                store->append(std::move(done));
+            }
+            append_ns[static_cast<std::size_t>(t)] =
+                std::chrono::duration<double, std::nano>(clock_type::now() - begin).count() / double(calls * 2);
+        });
+    for (auto& w : workers) w.join();
+    store->flush();
+    const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+    double ns = 0;
+    for (double a : append_ns) ns += a / threads;
+    return {double(calls * threads) / seconds, ns};  // one row per call reaches the database
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const fs::path dir = fs::temp_directory_path() / ("creditgate-store-bench-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    const std::string path = (dir / "creditgate.db").string();
+    const std::int64_t calls = argc > 1 ? std::atoll(argv[1]) : 200'000;
+    std::printf("SQLite ledger writer, %lld calls per thread, flush_ms 100, WAL, synchronous=NORMAL\n",
+                static_cast<long long>(calls));
+    for (int round = 0; round < 3; ++round)
+        std::printf("  long calls (pending and finished rows both written): %7.0f rows/s\n", run_long(path, calls).rows_per_s);
+    for (int threads : {1, 2}) {
+        for (int round = 0; round < 3; ++round) {
+            const result r = run_short(path, threads, calls);
+            std::printf("  short calls, %d thread%s: %7.0f rows/s written; append() %.0f ns\n", threads,
+                        threads == 1 ? " " : "s", r.rows_per_s, r.append_ns);
+        }
+    }
+    fs::remove_all(dir);
+    return 0;
+}
