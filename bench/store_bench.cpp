@@ -110,6 +110,46 @@ result run_short(const std::string& path, int threads, std::int64_t calls) {
     return {double(calls * threads) / seconds, ns};  // one row per call reaches the database
 }
 
+// A month of calls from many clients, then the queries admin and `creditgate report` run on it.
+void report_queries(const std::string& path, std::int64_t rows) {
+    auto store = fresh_store(path);
+    const unix_millis nov1 = days_from_civil({2026, 11, 1}) * 86'400'000LL;
+    const char* vendors[] = {"scraperapi", "multicart", "crustdata", "helius", "neuji"};
+    for (std::int64_t i = 0; i < rows; ++i) {
+        call_row r = make_row(*store, i);
+        r.admitted_at = nov1 + i * (30LL * 86'400'000 / rows);
+        r.client = "client-" + std::to_string(i % 500);
+        r.team = "team-" + std::to_string(i % 20);
+        r.vendor = vendors[i % 5];
+        r.account = r.vendor + "-main";
+        finish(r);
+        store->append(std::move(r));
+    }
+    store->flush();
+    auto time_ms = [](auto&& f) {
+        const auto start = clock_type::now();
+        f();
+        return std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
+    };
+    usage_query month;
+    month.from = {2026, 11, 1};
+    month.to = {2026, 11, 30};
+    std::size_t groups = 0;
+    month.group_by = {usage_group::client, usage_group::vendor};
+    const double by_client = time_ms([&] { groups = store->usage(month)->size(); });
+    std::printf("  report over a month (%lld calls, 500 clients): group_by client,vendor %.0f ms (%zu rows)", static_cast<long long>(rows),
+                by_client, groups);
+    month.group_by = {usage_group::day};
+    std::printf(", by day %.0f ms", time_ms([&] { store->usage(month); }));
+    usage_query one_day = month;
+    one_day.from = one_day.to = {2026, 11, 22};
+    one_day.group_by = {usage_group::client};
+    std::printf(", one day by client %.1f ms", time_ms([&] { store->usage(one_day); }));
+    budget_usage_query budget{"scraperapi", {}, {days_from_civil({2026, 11, 1}) * 86'400LL, days_from_civil({2026, 12, 1}) * 86'400LL}, false};
+    budget.scope.client = "client-7";
+    std::printf(", a client's monthly used %.0f ms\n", time_ms([&] { store->used(budget); }));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -128,6 +168,7 @@ int main(int argc, char** argv) {
                         threads == 1 ? " " : "s", r.rows_per_s, r.append_ns);
         }
     }
+    report_queries(path, 1'000'000);
     fs::remove_all(dir);
     return 0;
 }

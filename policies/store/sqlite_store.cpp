@@ -5,6 +5,8 @@
 #include <chrono>
 #include <climits>
 #include <iterator>
+#include <map>
+#include <tuple>
 #include <variant>
 #include <unordered_set>
 
@@ -41,7 +43,40 @@ CREATE TABLE calls (
 -- Every query reads a time range (budget windows, report days); each further index would cost
 -- every insert another b-tree update.
 CREATE INDEX calls_by_time ON calls (admitted_at);
+-- Reports read whole UTC days: the writer keeps per-day sums of finished calls, so that a month
+-- of usage is a few thousand rows to add up, not millions of calls. day = days since 1970-01-01.
+CREATE TABLE usage_daily (
+  day         INTEGER NOT NULL,
+  client      TEXT NOT NULL,
+  team        TEXT NOT NULL,
+  vendor      TEXT NOT NULL,
+  account     TEXT NOT NULL,
+  requests    INTEGER NOT NULL,
+  succeeded   INTEGER NOT NULL,
+  rejected    INTEGER NOT NULL,
+  credits     INTEGER NOT NULL,
+  cost_usd    INTEGER NOT NULL,
+  latency_sum INTEGER NOT NULL,
+  latency_n   INTEGER NOT NULL,
+  PRIMARY KEY (day, client, team, vendor, account)
+);
 )sql";
+
+constexpr const char* rollup_sql = R"sql(
+INSERT INTO usage_daily VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+ON CONFLICT (day, client, team, vendor, account) DO UPDATE SET
+  requests = requests + excluded.requests, succeeded = succeeded + excluded.succeeded,
+  rejected = rejected + excluded.rejected, credits = credits + excluded.credits,
+  cost_usd = cost_usd + excluded.cost_usd, latency_sum = latency_sum + excluded.latency_sum,
+  latency_n = latency_n + excluded.latency_n
+)sql";
+
+// How a finished call counts in reports (SPEC §8).
+bool is_rejection(const std::string& decision) { return decision == "rejected" || decision == "queue_timeout"; }
+bool is_success(const call_row& r) {
+    return (r.decision == "allowed" || r.decision == "queued_allowed" || r.decision == "shadow_would_reject") &&
+           r.status >= 100 && r.status <= 399;
+}
 
 constexpr const char* upsert_sql = R"sql(
 INSERT INTO calls (id, admitted_at, finished_at, request_id, client, team, vendor, account, method, host, path,
@@ -118,7 +153,8 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const sqlite_options& options, 
             error = options.path + ": " + error;
             return nullptr;
         }
-        if (sqlite3_prepare_v2(store->write_db_, upsert_sql, -1, &store->upsert_, nullptr) != SQLITE_OK) {
+        if (sqlite3_prepare_v2(store->write_db_, upsert_sql, -1, &store->upsert_, nullptr) != SQLITE_OK ||
+            sqlite3_prepare_v2(store->write_db_, rollup_sql, -1, &store->rollup_, nullptr) != SQLITE_OK) {
             error = options.path + ": " + last_error(store->write_db_);
             return nullptr;
         }
@@ -182,6 +218,7 @@ sqlite_store::~sqlite_store() {
         writer_.join();
     }
     sqlite3_finalize(upsert_);
+    sqlite3_finalize(rollup_);
     sqlite3_close_v2(write_db_);
     sqlite3_close_v2(read_db_);
 }
@@ -302,11 +339,58 @@ bool sqlite_store::write_batch(std::vector<call_row>& batch) {
         }
     }
     sqlite3_clear_bindings(s);
+    if (!write_rollup(batch, error)) {
+        exec(write_db_, "ROLLBACK");
+        if (options_.on_error) options_.on_error("ledger write failed: " + error);
+        return false;
+    }
     if (!exec(write_db_, "COMMIT", &error)) {
         exec(write_db_, "ROLLBACK");
         if (options_.on_error) options_.on_error("ledger commit failed: " + error);
         return false;
     }
+    return true;
+}
+
+bool sqlite_store::write_rollup(const std::vector<call_row>& batch, std::string& error) {
+    // Each finished row is appended exactly once, so adding it to its day's sums is exact.
+    struct sums {
+        std::int64_t requests = 0, succeeded = 0, rejected = 0, credits = 0, cost_usd = 0, latency_sum = 0, latency_n = 0;
+    };
+    std::map<std::tuple<std::int64_t, std::string_view, std::string_view, std::string_view, std::string_view>, sums> days;
+    for (const auto& r : batch) {
+        if (r.pending()) continue;
+        const std::int64_t day = r.admitted_at >= 0 ? r.admitted_at / 86'400'000 : (r.admitted_at - 86'399'999) / 86'400'000;
+        sums& d = days[{day, r.client, r.team, r.vendor, r.account}];
+        ++d.requests;
+        d.succeeded += is_success(r);
+        const bool rejected = is_rejection(r.decision);
+        d.rejected += rejected;
+        d.credits += r.actual.micros();
+        d.cost_usd += r.cost_usd ? r.cost_usd->micros() : 0;
+        if (!rejected) {
+            d.latency_sum += r.latency_ms;
+            ++d.latency_n;
+        }
+    }
+    sqlite3_stmt* s = rollup_;
+    for (const auto& [key, d] : days) {
+        const auto& [day, client, team, vendor, account] = key;
+        sqlite3_bind_int64(s, 1, day);
+        const std::string_view texts[] = {client, team, vendor, account};
+        for (int i = 0; i < 4; ++i)
+            sqlite3_bind_text(s, 2 + i, texts[i].data(), static_cast<int>(texts[i].size()), SQLITE_STATIC);
+        const std::int64_t numbers[] = {d.requests, d.succeeded, d.rejected, d.credits, d.cost_usd, d.latency_sum, d.latency_n};
+        for (int i = 0; i < 7; ++i) sqlite3_bind_int64(s, 6 + i, numbers[i]);
+        const int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE) {
+            error = last_error(write_db_);
+            sqlite3_clear_bindings(s);
+            return false;
+        }
+    }
+    sqlite3_clear_bindings(s);
     return true;
 }
 
@@ -351,19 +435,16 @@ std::optional<std::vector<usage_row>> sqlite_store::usage(const usage_query& q) 
     std::string keys;
     for (const auto g : q.group_by) {
         if (!keys.empty()) keys += ", ";
-        keys += g == usage_group::day ? std::string("strftime('%Y-%m-%d', admitted_at / 1000, 'unixepoch')") : std::string(to_string(g));
+        keys += g == usage_group::day ? std::string("date(day * 86400, 'unixepoch')") : std::string(to_string(g));
     }
-    // Only finished rows: a pending one is a call still in flight (or lost in a crash).
+    // From the per-day sums of finished calls: a pending call (in flight, or lost in a crash) is not in them.
     std::string sql = "SELECT " + (keys.empty() ? std::string() : keys + ", ") +
-                      "COUNT(*),"
-                      " SUM(decision IN ('allowed', 'queued_allowed', 'shadow_would_reject') AND status BETWEEN 100 AND 399),"
-                      " SUM(decision IN ('rejected', 'queue_timeout')),"
-                      " SUM(actual), SUM(COALESCE(cost_usd, 0)),"
-                      " AVG(CASE WHEN decision NOT IN ('rejected', 'queue_timeout') THEN latency_ms END)"
-                      " FROM calls WHERE admitted_at >= ? AND admitted_at < ? AND finished_at IS NOT NULL";
+                      "SUM(requests), SUM(succeeded), SUM(rejected), SUM(credits), SUM(cost_usd),"
+                      " CASE WHEN SUM(latency_n) > 0 THEN CAST(SUM(latency_sum) AS REAL) / SUM(latency_n) END"
+                      " FROM usage_daily WHERE day >= ? AND day <= ?";
     bound_values values;
-    values.integer(days_from_civil(q.from) * 86'400'000);
-    values.integer((days_from_civil(q.to) + 1) * 86'400'000);
+    values.integer(days_from_civil(q.from));
+    values.integer(days_from_civil(q.to));
     auto filter = [&](const char* column, const std::optional<std::string>& value) {
         if (!value) return;
         sql += " AND ";

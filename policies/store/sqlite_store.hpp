@@ -54,10 +54,12 @@ private:
     bool migrate(std::string& error);
     void writer_loop();
     bool write_batch(std::vector<call_row>& batch);
+    bool write_rollup(const std::vector<call_row>& batch, std::string& error);
 
     sqlite_options options_;
     sqlite3* write_db_ = nullptr;
     sqlite3_stmt* upsert_ = nullptr;
+    sqlite3_stmt* rollup_ = nullptr;
     sqlite3* read_db_ = nullptr;
     std::mutex read_mutex_;  // one query at a time on the read connection
 
