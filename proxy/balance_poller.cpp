@@ -84,7 +84,8 @@ void balance_poller::start(std::shared_ptr<const runtime> rt) {
     for (std::size_t i = 0; i < cfg.accounts.size(); ++i) {
         const auto& account = cfg.accounts[i];
         const auto* vendor = cfg.find_vendor(account.vendor);
-        if (!account.api_key || !vendor || !vendor->balance) continue;
+        // An empty key (`${KEY:-}` unset) has nothing to ask the vendor with.
+        if (!account.api_key || account.api_key->empty() || !vendor || !vendor->balance) continue;
         auto state = std::make_shared<loop_state>(home_.io());
         loops_.push_back(state);
         asio::co_spawn(home_.io(), poll_loop(rt, i, state), asio::detached);
