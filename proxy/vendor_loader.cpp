@@ -2,10 +2,7 @@
 
 #include "policies/host_pattern.hpp"
 
-#include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace creditgate::proxy {
 namespace fs = std::filesystem;
@@ -13,11 +10,6 @@ using policies::index_path;
 using policies::issue_list;
 using policies::json;
 using policies::object_reader;
-
-namespace {
-
-
-}  // namespace
 
 const policies::vendor_profile* vendor_loader::find(std::string_view name) const {
     for (const auto& v : vendors_)
