@@ -1,7 +1,10 @@
 #include "policies/store/sqlite_store.hpp"
 
+#include "policies/store/writer_priority.hpp"
+
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <iterator>
@@ -10,11 +13,6 @@
 #include <variant>
 #include <unordered_set>
 
-#ifdef __linux__
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
 
 namespace creditgate::policies {
 namespace {
@@ -244,16 +242,29 @@ bool sqlite_store::flush() {
 }
 
 void sqlite_store::writer_loop() {
-#ifdef __linux__
-    // Batch work: when the CPU is saturated, request threads go first and the writer catches up
-    // between bursts (its queue absorbs them; appending never waits for it).
-    setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 5);
-#endif
+    using clock = writer_pacing::clock;
+    const auto interval = std::chrono::milliseconds(options_.flush_ms);
+    writer_priority priority;
+    // Late by more than one interval: the batch being written then covers at most about two.
+    writer_pacing pacing(std::max(interval, std::chrono::milliseconds(50)), std::chrono::seconds(10));
+    auto applied = pacing.current();
+    priority.apply(applied);
     std::vector<call_row> batch;
     std::unique_lock lock(mutex_);
     bool was_failing = false;
     for (;;) {
-        wake_.wait_for(lock, std::chrono::milliseconds(options_.flush_ms), [&] { return stopping_ || flush_wanted_; });
+        const auto due = clock::now() + interval;
+        wake_.wait_for(lock, interval, [&] { return stopping_ || flush_wanted_; });
+        const auto now = clock::now();
+        const bool someone_waits = flush_wanted_ || stopping_;
+        const auto mode = pacing.on_wake(now, someone_waits ? clock::duration::zero() : now - due, someone_waits);
+        if (mode != applied) {
+            // The scheduling change is a syscall: not while request threads may wait on this lock.
+            lock.unlock();
+            priority.apply(mode);
+            lock.lock();
+            applied = mode;
+        }
         flush_wanted_ = false;
         if (queue_.empty()) {
             written_cv_.notify_all();

@@ -1,8 +1,10 @@
 #include "policies/admission.hpp"
 #include "policies/store/sqlite_store.hpp"
 #include "policies/store/usage_report.hpp"
+#include "policies/store/writer_priority.hpp"
 
 #include <catch2/catch.hpp>
+#include <sched.h>
 #include <sqlite3.h>
 
 #include <filesystem>
@@ -323,6 +325,67 @@ TEST_CASE("rows from many threads all arrive, and a store closed with rows queue
         for (auto& t : threads) t.join();
     }
     CHECK(count_rows(dir.db()) == 2000);
+}
+
+TEST_CASE("the ledger writer runs in the background until it falls behind or someone waits", "[store]") {
+    using namespace std::chrono_literals;
+    using mode = writer_pacing::mode;
+    const auto t0 = writer_pacing::clock::time_point{} + 1h;
+    struct wake {
+        std::chrono::milliseconds at, late;
+        bool waits;
+        mode expected;
+    };
+    // lag limit 100 ms, foreground held for 10 s after the last reason for it.
+    const wake steps[] = {
+        {0ms, 0ms, false, mode::background},         // on time
+        {100ms, 100ms, false, mode::background},     // late by exactly the limit: still fine
+        {250ms, 101ms, false, mode::foreground},     // starved: comes forward
+        {5'000ms, 0ms, false, mode::foreground},     // held while the hold lasts
+        {10'249ms, 0ms, false, mode::foreground},
+        {10'250ms, 0ms, false, mode::background},    // then tries the background again
+        {11'000ms, 0ms, true, mode::foreground},     // a flush waits: forward at once
+        {20'999ms, 0ms, false, mode::foreground},
+        {21'000ms, 0ms, false, mode::background},
+    };
+    writer_pacing pacing(100ms, 10s);
+    CHECK(pacing.current() == mode::background);
+    for (const auto& s : steps) {
+        INFO("wake at " << s.at.count() << " ms, late " << s.late.count() << " ms");
+        CHECK(pacing.on_wake(t0 + s.at, s.late, s.waits) == s.expected);
+    }
+}
+
+TEST_CASE("the writer's scheduling can be applied both ways without losing rows", "[store]") {
+    temp_dir dir;
+    {
+        auto s = open_store(dir.db(), 5);
+        // A flush makes the writer come forward; the rows before and after it all arrive.
+        s->append(finished(*s, nov22, "eu-1", "crustdata", "1"));
+        REQUIRE(s->flush());
+        s->append(finished(*s, nov22 + 1, "eu-1", "crustdata", "1"));
+        REQUIRE(s->flush());
+    }
+    CHECK(count_rows(dir.db()) == 2);
+    // On a thread of its own, as the writer: background is SCHED_IDLE where the way back is
+    // allowed (else nice +5 for good), foreground is normal scheduling again.
+    bool can_idle = false;
+    int in_background = -1, in_foreground = -1;
+    std::thread([&] {
+        writer_priority priority;
+        can_idle = priority.can_idle();
+        priority.apply(writer_pacing::mode::background);
+        in_background = sched_getscheduler(0);
+        priority.apply(writer_pacing::mode::foreground);
+        in_foreground = sched_getscheduler(0);
+    }).join();
+    if (can_idle) {
+        CHECK(in_background == SCHED_IDLE);
+        CHECK(in_foreground == SCHED_OTHER);
+    } else {
+        CHECK(in_background == SCHED_OTHER);
+        CHECK(in_foreground == SCHED_OTHER);
+    }
 }
 
 TEST_CASE("metering starts every credits and money budget from the ledger", "[store]") {
