@@ -81,8 +81,14 @@ run warm 127.0.0.1 "$squid_port" "$url_path" "" >/dev/null || true
 results="$work/results.txt"
 for r in $(seq "$rounds"); do
   run direct 127.0.0.1 "$nginx_port" "/1k.bin" "" | tee -a "$results"
-  run creditgate 127.0.0.1 "$cg_port" "$url_path" "$auth" | tee -a "$results"
-  run cg-memory 127.0.0.1 "$mem_port" "$url_path" "$auth" | tee -a "$results"
+  # The two ledgers take turns going first, so that neither always follows the same run.
+  if (( r % 2 )); then
+    run creditgate 127.0.0.1 "$cg_port" "$url_path" "$auth" | tee -a "$results"
+    run cg-memory 127.0.0.1 "$mem_port" "$url_path" "$auth" | tee -a "$results"
+  else
+    run cg-memory 127.0.0.1 "$mem_port" "$url_path" "$auth" | tee -a "$results"
+    run creditgate 127.0.0.1 "$cg_port" "$url_path" "$auth" | tee -a "$results"
+  fi
   run squid 127.0.0.1 "$squid_port" "$url_path" "" | tee -a "$results"
 done
 
@@ -110,5 +116,12 @@ ok = cg["rps"] >= 0.5 * d["rps"] and cg["p99_us"] <= p99_limit and cg["errors"] 
 print(f"\ntarget: creditgate >= 0.5x direct req/s and p99 <= {p99_limit/1000:.2f} ms: {'met' if ok else 'NOT met'}")
 print(f"creditgate / squid: {cg['rps']/med['squid']['rps']:.1f}x")
 mem = med["cg-memory"]
-print(f"storage sqlite / memory: {cg['rps']/mem['rps']:.2f}x req/s (target >= 0.90): {'met' if cg['rps'] >= 0.9 * mem['rps'] else 'NOT met'}")
+# Loopback runs on a small box are bimodal (where the scheduler puts the proxy's worker next to
+# wrk or nginx moves a whole run by ±15%): the two ledgers are compared round by round, each
+# SQLite run against the memory run right after it, and the median of those ratios is the figure.
+paired = sorted(s["rps"] / m["rps"] for s, m in zip(runs["creditgate"], runs["cg-memory"]))
+ratio = statistics.median(paired)
+print(f"storage sqlite / memory, per round: {' '.join(f'{p:.2f}' for p in paired)}")
+print(f"storage sqlite / memory: median {ratio:.2f}x req/s, ratio of medians {cg['rps']/mem['rps']:.2f}x "
+      f"(target >= 0.90): {'met' if ratio >= 0.9 else 'NOT met'}")
 PY
