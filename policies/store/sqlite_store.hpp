@@ -2,7 +2,9 @@
 // sqlite_store: the embedded ledger (SPEC §7) in one SQLite file under state_dir. Rows are
 // appended to a queue and written by one writer thread in a transaction per batch, at most
 // `flush_ms` apart (WAL, prepared statements); a process killed with -9 loses at most the
-// batch it had not written yet, and SQLite's journal keeps the file consistent. Queries run
+// batch it had not written yet, and SQLite's journal keeps the file consistent. The writer runs
+// in the background (writer_priority); one that wakes late comes forward, so a batch spans about
+// two intervals at most plus the wait for its first time slice. Queries run
 // on their own read connection, so reports never wait for the writer.
 
 #include "policies/store/ledger_store.hpp"
