@@ -13,7 +13,6 @@
 #include <variant>
 #include <unordered_set>
 
-
 namespace creditgate::policies {
 namespace {
 
