@@ -28,6 +28,7 @@ head -c 1024 /dev/urandom > "$work/www/1k.bin"
 start_nginx "server { listen 127.0.0.1:$nginx_port ssl; ssl_certificate $work/pki/server.pem;
   ssl_certificate_key $work/pki/server.key; ssl_session_cache shared:SSL:10m; root $work/www; }"
 wait_port "$nginx_port"
+nginx_pid=${pids[-1]}
 
 # --- creditgate: bench.local is a vendor reached over verified TLS; interception on ---
 cat > "$work/creditgate.json" <<CONF
@@ -47,6 +48,7 @@ cat > "$work/creditgate.json" <<CONF
 }
 CONF
 start_creditgate "$binary" "$work/creditgate.json"
+cg_pid=${pids[-1]}
 
 # --- mitmproxy: the peer interceptor, trusting the bench CA upstream ---
 mitm_port=$(free_port)
@@ -54,6 +56,7 @@ mkdir -p "$work/mitm"
 mitmdump --listen-host 127.0.0.1 --listen-port "$mitm_port" --set confdir="$work/mitm" \
   --set ssl_verify_upstream_trusted_ca="$work/pki/ca.pem" -q > "$work/mitm.log" 2>&1 &
 pids+=($!)
+mitm_pid=$!
 wait_port "$mitm_port"
 for _ in $(seq 100); do [ -f "$work/mitm/mitmproxy-ca-cert.pem" ] && break; sleep 0.05; done
 
@@ -62,18 +65,43 @@ cat "$work/pki/ca.pem" "$work/var/ca/creditgate-ca.pem" "$work/mitm/mitmproxy-ca
 export SSL_CERT_FILE="$work/trust.pem"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 
+# CPU seconds (user + system) used so far by the given processes.
+cpu_seconds() { cat "${@/#//proc/}" 2>/dev/null | awk -v hz="$(getconf CLK_TCK)" '{ t += $14 + $15 } END { printf "%.3f", t / hz }'; }
+cpu_seconds_of() { local p=(); for pid in "$@"; do p+=("$pid/stat"); done; cpu_seconds "${p[@]}"; }
+nginx_workers() { pgrep -d ' ' -P "$nginx_pid"; }
+
 run() {  # name mode proxy-url target
   local extra=()
   [ "$2" = "new-conn" ] && extra+=(-disable-keepalive)
   [ -n "$3" ] && extra+=(-x "$3")
-  local out
-  out=$(hey -z "${duration}s" -c "$connections" "${extra[@]}" "$4" 2>&1)
+  # Where the CPU goes per call: the client (hey, from bash's `times` for the subshell's
+  # children), the proxy and the origin (nginx's workers), from /proc before and after.
+  local proxy_pid=""
+  [ "$1" = creditgate ] && proxy_pid=$cg_pid
+  [ "$1" = mitmproxy ] && proxy_pid=$mitm_pid
+  local workers proxy0 origin0 proxy1 origin1 out
+  workers=$(nginx_workers)
+  # shellcheck disable=SC2086
+  origin0=$(cpu_seconds_of $workers); proxy0=$([ -n "$proxy_pid" ] && cpu_seconds_of "$proxy_pid" || echo 0)
+  out=$(hey -z "${duration}s" -c "$connections" "${extra[@]}" "$4" 2>&1; times)
+  # shellcheck disable=SC2086
+  origin1=$(cpu_seconds_of $workers); proxy1=$([ -n "$proxy_pid" ] && cpu_seconds_of "$proxy_pid" || echo 0)
   echo "$out" > "$work/hey-$1-$2.txt"
-  local rps p99 errors
+  local rps p99 errors calls client
   rps=$(echo "$out" | sed -n 's/.*Requests\/sec:[[:space:]]*\([0-9.]*\).*/\1/p')
   p99=$(echo "$out" | sed -n 's/.*99% in \([0-9.]*\) secs.*/\1/p')
   errors=$(echo "$out" | grep -c 'Error distribution' || true)
-  echo "$1 mode=$2 rps=${rps:-0} p99_ms=$($py -c "print(round(float('${p99:-0}')*1000, 2))") errors=$errors"
+  calls=$(echo "$out" | awk '/^ *\[[0-9]+\]/ { n += $2 } END { print n + 0 }')
+  client=$(echo "$out" | tail -1)  # the children's user and system time, as "0m1.234s 0m0.567s"
+  $py - "$1" "$2" "${rps:-0}" "${p99:-0}" "$errors" "$calls" "$client" "$proxy0" "$proxy1" "$origin0" "$origin1" <<'PY'
+import re, sys
+name, mode, rps, p99, errors, calls, client, p0, p1, o0, o1 = sys.argv[1:]
+secs = sum(int(m) * 60 + float(s) for m, s in re.findall(r"(\d+)m([\d.]+)s", client))
+per_call = lambda seconds: round(seconds * 1000 / max(int(calls), 1), 3)
+print(f"{name} mode={mode} rps={rps} p99_ms={round(float(p99) * 1000, 2)} errors={errors} "
+      f"cpu_client_ms={per_call(secs)} cpu_proxy_ms={per_call(float(p1) - float(p0))} "
+      f"cpu_origin_ms={per_call(float(o1) - float(o0))}")
+PY
 }
 
 direct="https://127.0.0.1:$nginx_port/1k.bin"
@@ -98,14 +126,16 @@ for line in open(sys.argv[1]):
     name, *fields = line.split()
     f = dict(x.split("=") for x in fields)
     runs.setdefault((name, f["mode"]), []).append(f)
-med = {k: {m: statistics.median(float(r[m]) for r in v) for m in ("rps", "p99_ms", "errors")} for k, v in runs.items()}
-print(f"\n{'':24}{'req/s':>10}{'p99 ms':>9}{'errors':>8}{'× direct':>10}")
+cols = ("rps", "p99_ms", "errors", "cpu_client_ms", "cpu_proxy_ms", "cpu_origin_ms")
+med = {k: {m: statistics.median(float(r[m]) for r in v) for m in cols} for k, v in runs.items()}
+print(f"\n{'':24}{'req/s':>10}{'p99 ms':>9}{'errors':>8}{'× direct':>10}   CPU ms per call: client  proxy  origin")
 for mode in ("keepalive", "new-conn"):
     d = med[("direct", mode)]
     for name in ("direct", "creditgate", "mitmproxy"):
         if (name, mode) not in med: continue
         m = med[(name, mode)]
-        print(f"{name + ' ' + mode:24}{m['rps']:>10.0f}{m['p99_ms']:>9.2f}{m['errors']:>8.0f}{m['rps']/d['rps']:>10.2f}")
+        print(f"{name + ' ' + mode:24}{m['rps']:>10.0f}{m['p99_ms']:>9.2f}{m['errors']:>8.0f}{m['rps']/d['rps']:>10.2f}"
+              f"{m['cpu_client_ms']:>29.3f}{m['cpu_proxy_ms']:>7.3f}{m['cpu_origin_ms']:>8.3f}")
 ka = med[("creditgate", "keepalive")]["rps"]
 print(f"\ncreditgate keep-alive: {ka/med[('direct','keepalive')]['rps']:.2f}x direct (target 0.45), "
       f"{ka/med[('mitmproxy','keepalive')]['rps']:.1f}x mitmproxy (target 20)")
