@@ -12,8 +12,8 @@
 namespace creditgate::proxy {
 namespace {
 
-asio::awaitable<void> serve_admin_connection(tcp::socket socket, const admin_routes& routes, asio::any_io_executor slow_work) {
-    beast::tcp_stream stream(std::move(socket));
+task<void> serve_admin_connection(tcp_socket socket, const admin_routes& routes, asio::any_io_executor slow_work) {
+    tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     for (;;) {
         http::request_parser<http::string_body> parser;
@@ -26,9 +26,10 @@ asio::awaitable<void> serve_admin_connection(tcp::socket socket, const admin_rou
         const std::string_view method = req.method_string(), target = req.target(), authorization = req[http::field::authorization];
         admin_response answer;
         if (admin_routes::reads_database(target)) {
+            // On the report pool (an any_io_executor), not on this proxy thread.
             answer = co_await asio::co_spawn(
                 slow_work, [&]() -> asio::awaitable<admin_response> { co_return routes.handle(method, target, authorization); },
-                asio::use_awaitable);
+                use_task);
         } else {
             answer = routes.handle(method, target, authorization);
         }
@@ -45,12 +46,12 @@ asio::awaitable<void> serve_admin_connection(tcp::socket socket, const admin_rou
         if (wec || !res.keep_alive()) break;
     }
     error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.socket().shutdown(tcp_socket::shutdown_send, ignored);
 }
 
 }  // namespace
 
-asio::awaitable<void> run_admin_server(tcp::acceptor& acceptor, const admin_routes& routes, asio::any_io_executor slow_work) {
+task<void> run_admin_server(tcp_acceptor& acceptor, const admin_routes& routes, asio::any_io_executor slow_work) {
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;

@@ -10,6 +10,6 @@ namespace creditgate::proxy {
 // Accepts on `acceptor` until it is closed; serves each connection on the acceptor's context.
 // Routes that read the database (usage reports) run on `slow_work`, so that a long report
 // never holds up the proxy connections that share the acceptor's thread.
-asio::awaitable<void> run_admin_server(tcp::acceptor& acceptor, const admin_routes& routes, asio::any_io_executor slow_work);
+task<void> run_admin_server(tcp_acceptor& acceptor, const admin_routes& routes, asio::any_io_executor slow_work);
 
 }  // namespace creditgate::proxy

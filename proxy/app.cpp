@@ -64,10 +64,10 @@ void app::release_io_objects() {
     workers_.clear();
 }
 
-bool app::bind(const endpoint& where, tcp::acceptor& acceptor, std::string_view what) {
+bool app::bind(const endpoint& where, tcp_acceptor& acceptor, std::string_view what) {
     error_code ec;
-    tcp::resolver resolver(acceptor.get_executor());
-    auto results = resolver.resolve(where.host, std::to_string(where.port), tcp::resolver::passive, ec);
+    tcp_resolver resolver(acceptor.get_executor());
+    auto results = resolver.resolve(where.host, std::to_string(where.port), tcp_resolver::passive, ec);
     if (ec || results.empty()) {
         spdlog::critical("cannot resolve {} address {}: {}", what, where.to_string(), ec.message());
         return false;
@@ -84,9 +84,9 @@ bool app::bind(const endpoint& where, tcp::acceptor& acceptor, std::string_view 
     return true;
 }
 
-asio::awaitable<void> app::accept_loop() {
+task<void> app::accept_loop() {
     std::size_t next = 0;
-    asio::steady_timer backoff(workers_[0]->io());
+    steady_timer backoff(workers_[0]->io());
     for (;;) {
         worker& target = *workers_[next++ % workers_.size()];
         // The socket belongs to the worker that will serve it; accepting stays on worker 0.

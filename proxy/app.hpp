@@ -32,9 +32,9 @@ public:
     std::vector<std::string> reload();
 
 private:
-    bool bind(const endpoint& where, tcp::acceptor& acceptor, std::string_view what);
+    bool bind(const endpoint& where, tcp_acceptor& acceptor, std::string_view what);
     std::shared_ptr<const runtime> snapshot();
-    asio::awaitable<void> accept_loop();
+    task<void> accept_loop();
     void wait_for_signal();
     void begin_shutdown();
     void stop_all();
@@ -44,10 +44,10 @@ private:
     metrics counters_;  // before state_, which points at it
     server_state state_;
     std::vector<std::unique_ptr<worker>> workers_;
-    std::optional<tcp::acceptor> proxy_acceptor_;
-    std::optional<tcp::acceptor> admin_acceptor_;
+    std::optional<tcp_acceptor> proxy_acceptor_;
+    std::optional<tcp_acceptor> admin_acceptor_;
     std::optional<asio::signal_set> signals_;
-    std::optional<asio::steady_timer> grace_timer_;
+    std::optional<steady_timer> grace_timer_;
     std::unique_ptr<admin_routes> admin_;
     std::optional<asio::thread_pool> reports_;
     std::unique_ptr<balance_poller> poller_;  // on worker 0  // usage reports query the database here, off the workers

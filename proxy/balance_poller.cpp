@@ -26,7 +26,7 @@ struct fetched {
 };
 
 // One request on a fresh connection (polls are rare; they never take a pooled one a call could use).
-asio::awaitable<fetched> fetch(asio::io_context& io, const runtime& rt, const policies::balance_request& request, bool tls) {
+task<fetched> fetch(asio::io_context& io, const runtime& rt, const policies::balance_request& request, bool tls) {
     fetched out;
     const dial_target target{request.host, std::uint16_t(tls ? 443 : 80), tls};
     auto dialed = co_await dial_upstream(io, rt, target);
@@ -74,7 +74,7 @@ asio::awaitable<fetched> fetch(asio::io_context& io, const runtime& rt, const po
 
 struct balance_poller::loop_state {
     bool stopped = false;
-    asio::steady_timer timer;
+    steady_timer timer;
     explicit loop_state(asio::io_context& io) : timer(io) {}
 };
 
@@ -100,7 +100,7 @@ void balance_poller::stop() {
     loops_.clear();
 }
 
-asio::awaitable<void> balance_poller::poll_loop(std::shared_ptr<const runtime> rt, std::size_t index, std::shared_ptr<loop_state> state) {
+task<void> balance_poller::poll_loop(std::shared_ptr<const runtime> rt, std::size_t index, std::shared_ptr<loop_state> state) {
     const auto& account = rt->cfg().accounts[index];
     const auto& vendor = *rt->cfg().find_vendor(account.vendor);
     auto& books = rt->metering()->books();

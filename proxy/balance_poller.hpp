@@ -27,7 +27,7 @@ public:
 
 private:
     struct loop_state;
-    asio::awaitable<void> poll_loop(std::shared_ptr<const runtime> rt, std::size_t account, std::shared_ptr<loop_state> state);
+    task<void> poll_loop(std::shared_ptr<const runtime> rt, std::size_t account, std::shared_ptr<loop_state> state);
 
     worker& home_;
     std::vector<std::shared_ptr<loop_state>> loops_;

@@ -18,12 +18,12 @@
 namespace creditgate::proxy {
 
 // The TCP layer that carries a stream's timeouts.
-inline beast::tcp_stream& tcp_layer(beast::tcp_stream& s) { return s; }
-inline beast::tcp_stream& tcp_layer(upstream_stream& s) { return s.tcp(); }
-inline beast::tcp_stream& tcp_layer(beast::ssl_stream<beast::tcp_stream&>& s) { return s.next_layer(); }
+inline tcp_stream& tcp_layer(tcp_stream& s) { return s; }
+inline tcp_stream& tcp_layer(upstream_stream& s) { return s.tcp(); }
+inline tcp_stream& tcp_layer(beast::ssl_stream<tcp_stream&>& s) { return s.next_layer(); }
 
 // The stream of an intercepted CONNECT: TLS over the client's own TCP stream.
-using intercepted_stream = beast::ssl_stream<beast::tcp_stream&>;
+using intercepted_stream = beast::ssl_stream<tcp_stream&>;
 
 struct relay_outcome {
     error_code read_error;   // the source failed (or timed out)
@@ -33,14 +33,14 @@ struct relay_outcome {
 };
 
 template <class Out>
-asio::awaitable<error_code> write_all(Out& out, std::span<const asio::const_buffer> buffers, std::chrono::seconds timeout) {
+task<error_code> write_all(Out& out, std::span<const asio::const_buffer> buffers, std::chrono::seconds timeout) {
     tcp_layer(out).expires_after(timeout);
     auto [ec, n] = co_await asio::async_write(out, buffers, use_nothrow);
     co_return ec;
 }
 
 template <class In, class Out, bool IsRequest>
-asio::awaitable<relay_outcome> relay_body(In& in, beast::flat_buffer& in_buffer,
+task<relay_outcome> relay_body(In& in, beast::flat_buffer& in_buffer,
                                           http::parser<IsRequest, http::buffer_body>& parser, Out& out,
                                           std::string_view head, body_framing framing, std::span<char> scratch,
                                           std::chrono::seconds read_timeout, std::chrono::seconds write_timeout) {

@@ -57,7 +57,7 @@ public:
         buffer_.reserve(read_buffer_bytes);
     }
 
-    asio::awaitable<void> run() {
+    task<void> run() {
         for (bool first = true;; first = false) {
             runtime_ = worker_.snapshot();
             const auto& limits = runtime_->limits();
@@ -94,7 +94,7 @@ private:
         if (auto* counters = worker_.state().counters) counters->record(record);
     }
 
-    asio::awaitable<void> refuse_unreadable(const error_code& ec, request_parser& parser, exchange_record& record) {
+    task<void> refuse_unreadable(const error_code& ec, request_parser& parser, exchange_record& record) {
         if (!parser.got_some() && buffer_.size() == 0) co_return;  // closed or idle before a request: not an exchange
         if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof) {
             // A head that never completed: no answer helps; drop the connection.
@@ -111,7 +111,7 @@ private:
 
     // Refuses one request. The connection is kept only when the request's body (if any)
     // can be read past without the client waiting for us.
-    asio::awaitable<void> refuse(request_parser& parser, exchange_record& record, refusal r) {
+    task<void> refuse(request_parser& parser, exchange_record& record, refusal r) {
         const auto& req = parser.get();
         const bool waiting_for_continue = beast::iequals(req[http::field::expect], "100-continue");
         const bool drainable = parser.is_done() || (!waiting_for_continue && !parser.chunked() &&
@@ -122,7 +122,7 @@ private:
         if (keep_alive && !parser.is_done()) record.keep_alive = co_await drain(parser);
     }
 
-    asio::awaitable<bool> drain(request_parser& parser) {
+    task<bool> drain(request_parser& parser) {
         auto& body = parser.get().body();
         while (!parser.is_done()) {
             body.data = scratch_.get();
@@ -134,7 +134,7 @@ private:
         co_return true;
     }
 
-    asio::awaitable<void> handle(request_parser& parser, exchange_record& record) {
+    task<void> handle(request_parser& parser, exchange_record& record) {
         const auto& req = parser.get();
         if (worker_.state().draining.load(std::memory_order_relaxed)) {
             co_await refuse(parser, record, make_refusal(503, "shutting_down", "creditgate is shutting down"));
@@ -160,7 +160,7 @@ private:
         record.client = cached_client_;
 
         if (req.method() == http::verb::connect) {
-            if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+            if constexpr (std::is_same_v<Stream, tcp_stream>) {
                 co_await handle_connect(parser, record);
             } else {
                 co_await refuse(parser, record, make_refusal(400, "bad_request", "CONNECT inside a tunnel"));
@@ -179,7 +179,7 @@ private:
 
     // A request inside an intercepted CONNECT: origin-form, already identified, and only for
     // the host the CONNECT named.
-    asio::awaitable<void> handle_inside(request_parser& parser, exchange_record& record) {
+    task<void> handle_inside(request_parser& parser, exchange_record& record) {
         const auto& req = parser.get();
         record.client = inside_->client;
         if (req.method() == http::verb::connect) {
@@ -212,7 +212,7 @@ private:
         co_await meter(parser, record, *target, true);
     }
 
-    asio::awaitable<void> meter(request_parser& parser, exchange_record& record, const absolute_target& target, bool client_tls) {
+    task<void> meter(request_parser& parser, exchange_record& record, const absolute_target& target, bool client_tls) {
         const auto& req = parser.get();
         record.host = target.where.host;
         record.path = target.path();
@@ -245,7 +245,7 @@ private:
         return make_refusal(403, "destination_not_allowed", where.host + " is not a vendor creditgate meters");
     }
 
-    asio::awaitable<void> handle_connect(request_parser& parser, exchange_record& record) {
+    task<void> handle_connect(request_parser& parser, exchange_record& record) {
         const auto& req = parser.get();
         auto where = parse_connect_target(req.target());
         if (!where) {
@@ -272,14 +272,14 @@ private:
         co_await tunnel(*where, record);
     }
 
-    asio::awaitable<void> tunnel(const authority& where, exchange_record& record) {
+    task<void> tunnel(const authority& where, exchange_record& record) {
         const auto& limits = runtime_->limits();
         auto checked = co_await resolve_checked(worker_.io(), *runtime_, where.host, where.port);
         if (checked.failure) {
             co_await send_refusal(stream_, *checked.failure, record, 11, false, seconds(limits.client_idle_s));
             co_return;
         }
-        beast::tcp_stream upstream(worker_.io());
+        tcp_stream upstream(worker_.io());
         upstream.expires_after(seconds(limits.upstream_connect_s));
         auto [ec, used] = co_await upstream.async_connect(checked.endpoints, use_nothrow);
         if (ec) {
@@ -312,7 +312,7 @@ private:
 
     // CONNECT to a vendor: answer 200, take the client's TLS with a leaf for that host, and
     // serve the requests inside with this same loop over the TLS stream.
-    asio::awaitable<void> intercept(const authority& where, exchange_record& record) {
+    task<void> intercept(const authority& where, exchange_record& record) {
         const auto& limits = runtime_->limits();
         std::string error;
         auto leaf = runtime_->leaves()->get(where.host, error);
@@ -362,9 +362,9 @@ private:
 
 // Closing after an error answer: stop sending, then read what the client still sends for a
 // moment, so that our answer is not destroyed by a reset for unread data.
-asio::awaitable<void> lingering_close(beast::tcp_stream& stream) {
+task<void> lingering_close(tcp_stream& stream) {
     error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.socket().shutdown(tcp_socket::shutdown_send, ec);
     if (ec) co_return;
     std::array<char, 4096> sink;
     std::size_t total = 0;
@@ -378,10 +378,10 @@ asio::awaitable<void> lingering_close(beast::tcp_stream& stream) {
 
 }  // namespace
 
-asio::awaitable<void> serve_client(worker& w, tcp::socket socket) {
-    beast::tcp_stream stream(std::move(socket));
+task<void> serve_client(worker& w, tcp_socket socket) {
+    tcp_stream stream(std::move(socket));
     {
-        session<beast::tcp_stream> s(w, stream);
+        session<tcp_stream> s(w, stream);
         co_await s.run();
     }
     if (stream.socket().is_open()) co_await lingering_close(stream);

@@ -8,6 +8,6 @@
 namespace creditgate::proxy {
 
 // Serves a freshly accepted plain connection until it closes.
-asio::awaitable<void> serve_client(worker& w, tcp::socket socket);
+task<void> serve_client(worker& w, tcp_socket socket);
 
 }  // namespace creditgate::proxy

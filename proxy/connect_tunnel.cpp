@@ -11,7 +11,7 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-asio::awaitable<std::uint64_t> pump(tcp::socket& from, tcp::socket& to, clock::time_point& last_activity) {
+task<std::uint64_t> pump(tcp_socket& from, tcp_socket& to, clock::time_point& last_activity) {
     std::array<char, 16 * 1024> buffer;
     std::uint64_t total = 0;
     error_code ignored;
@@ -19,15 +19,15 @@ asio::awaitable<std::uint64_t> pump(tcp::socket& from, tcp::socket& to, clock::t
         auto [ec, n] = co_await from.async_read_some(asio::buffer(buffer), use_nothrow);
         if (ec) {
             // The source finished (or failed): pass the end on, keep the other direction going.
-            to.shutdown(tcp::socket::shutdown_send, ignored);
+            to.shutdown(tcp_socket::shutdown_send, ignored);
             break;
         }
         last_activity = clock::now();
         auto [wec, written] = co_await asio::async_write(to, asio::buffer(buffer.data(), n), use_nothrow);
         if (wec) {
             // The destination is gone: nothing more can be delivered either way.
-            from.shutdown(tcp::socket::shutdown_both, ignored);
-            to.shutdown(tcp::socket::shutdown_both, ignored);
+            from.shutdown(tcp_socket::shutdown_both, ignored);
+            to.shutdown(tcp_socket::shutdown_both, ignored);
             break;
         }
         total += n;
@@ -35,8 +35,8 @@ asio::awaitable<std::uint64_t> pump(tcp::socket& from, tcp::socket& to, clock::t
     co_return total;
 }
 
-asio::awaitable<void> watchdog(const clock::time_point& last_activity, std::chrono::seconds idle) {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
+task<void> watchdog(const clock::time_point& last_activity, std::chrono::seconds idle) {
+    steady_timer timer(co_await asio::this_coro::executor);
     for (;;) {
         timer.expires_at(last_activity + idle);
         auto [ec] = co_await timer.async_wait(use_nothrow);
@@ -47,7 +47,7 @@ asio::awaitable<void> watchdog(const clock::time_point& last_activity, std::chro
 
 }  // namespace
 
-asio::awaitable<tunnel_stats> run_tunnel(tcp::socket& client, tcp::socket& upstream, std::chrono::seconds idle) {
+task<tunnel_stats> run_tunnel(tcp_socket& client, tcp_socket& upstream, std::chrono::seconds idle) {
     using namespace asio::experimental::awaitable_operators;
     tunnel_stats stats;
     clock::time_point last_activity = clock::now();

@@ -16,6 +16,6 @@ struct tunnel_stats {
 };
 
 // Runs until both directions ended, or neither moved for `idle`. Closes both sockets.
-asio::awaitable<tunnel_stats> run_tunnel(tcp::socket& client, tcp::socket& upstream, std::chrono::seconds idle);
+task<tunnel_stats> run_tunnel(tcp_socket& client, tcp_socket& upstream, std::chrono::seconds idle);
 
 }  // namespace creditgate::proxy

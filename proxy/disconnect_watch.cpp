@@ -7,7 +7,7 @@
 
 namespace creditgate::proxy {
 
-bool client_has_left(tcp::socket& client) {
+bool client_has_left(tcp_socket& client) {
     char byte;
     const ssize_t n = ::recv(client.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n == 0) return true;
@@ -16,7 +16,7 @@ bool client_has_left(tcp::socket& client) {
     return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
-disconnect_watch::disconnect_watch(tcp::socket& client, beast::tcp_stream& upstream)
+disconnect_watch::disconnect_watch(tcp_socket& client, tcp_stream& upstream)
     : client_(client), state_(std::make_shared<state>()) {
     state_->upstream = &upstream;
     arm();
@@ -25,7 +25,7 @@ disconnect_watch::disconnect_watch(tcp::socket& client, beast::tcp_stream& upstr
 void disconnect_watch::arm() {
     // The handler may run after this object is gone (a completion already queued when stop()
     // ran): it touches only the shared state until it has checked `active`.
-    client_.async_wait(tcp::socket::wait_read, [s = state_, &client = client_](error_code ec) {
+    client_.async_wait(tcp_socket::wait_read, [s = state_, &client = client_](error_code ec) {
         if (!s->active || ec) return;
         // Readable: EOF, an error, or pending bytes followed by a FIN (a TLS client's close_notify).
         // Bytes alone (a pipelined request) are not a hang-up: the watch just ends.

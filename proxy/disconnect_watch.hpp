@@ -11,11 +11,11 @@ namespace creditgate::proxy {
 
 // Whether a client has hung up, without blocking or consuming anything: for calls that waited
 // (in a budget queue) with nobody watching.
-bool client_has_left(tcp::socket& client);
+bool client_has_left(tcp_socket& client);
 
 class disconnect_watch {
 public:
-    disconnect_watch(tcp::socket& client, beast::tcp_stream& upstream);
+    disconnect_watch(tcp_socket& client, tcp_stream& upstream);
     ~disconnect_watch() { stop(); }
     disconnect_watch(const disconnect_watch&) = delete;
     disconnect_watch& operator=(const disconnect_watch&) = delete;
@@ -27,11 +27,11 @@ private:
     struct state {
         bool active = true;
         bool client_left = false;
-        beast::tcp_stream* upstream;
+        tcp_stream* upstream;
     };
     void arm();
 
-    tcp::socket& client_;
+    tcp_socket& client_;
     std::shared_ptr<state> state_;
 };
 

@@ -176,7 +176,7 @@ constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
 
 // Reads a whole message body (up to `limit` bytes) through a buffer_body parser.
 template <class Stream, bool IsRequest>
-asio::awaitable<error_code> read_body_into(Stream& in, beast::flat_buffer& buffer, http::parser<IsRequest, http::buffer_body>& p,
+task<error_code> read_body_into(Stream& in, beast::flat_buffer& buffer, http::parser<IsRequest, http::buffer_body>& p,
                                            std::string& out, std::size_t limit, std::span<char> scratch,
                                            std::chrono::seconds timeout) {
     auto& body = p.get().body();
@@ -197,7 +197,7 @@ asio::awaitable<error_code> read_body_into(Stream& in, beast::flat_buffer& buffe
 }  // namespace
 
 template <class ClientStream>
-asio::awaitable<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::flat_buffer& client_buffer,
+task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::flat_buffer& client_buffer,
                               request_parser& parser, const forward_request& request, std::span<char> scratch,
                               exchange_record& record) {
     const auto& req = parser.get();
@@ -453,10 +453,10 @@ asio::awaitable<void> forward(worker& w, const runtime& rt, ClientStream& client
     }
 }
 
-template asio::awaitable<void> forward<intercepted_stream>(worker&, const runtime&, intercepted_stream&, beast::flat_buffer&,
+template task<void> forward<intercepted_stream>(worker&, const runtime&, intercepted_stream&, beast::flat_buffer&,
                                                            request_parser&, const forward_request&, std::span<char>,
                                                            exchange_record&);
-template asio::awaitable<void> forward<beast::tcp_stream>(worker&, const runtime&, beast::tcp_stream&, beast::flat_buffer&,
+template task<void> forward<tcp_stream>(worker&, const runtime&, tcp_stream&, beast::flat_buffer&,
                                                           request_parser&, const forward_request&, std::span<char>,
                                                           exchange_record&);
 

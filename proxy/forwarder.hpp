@@ -19,7 +19,7 @@ struct forward_request {
 };
 
 template <class ClientStream>
-asio::awaitable<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::flat_buffer& client_buffer,
+task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::flat_buffer& client_buffer,
                               request_parser& parser, const forward_request& request, std::span<char> scratch,
                               exchange_record& record);
 

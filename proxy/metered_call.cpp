@@ -76,11 +76,11 @@ refusal to_refusal(const policies::refusal_detail& d) {
     return r;
 }
 
-asio::awaitable<admitted_call> admit_call(worker& w, policies::metering& metering, const policies::call_facts& facts) {
+task<admitted_call> admit_call(worker& w, policies::metering& metering, const policies::call_facts& facts) {
     // The ledger calls back on whatever thread made room; we hop to our own worker.
     struct wait_state {
         std::optional<policies::admission> late;
-        std::optional<asio::steady_timer> timer;  // only a call that queues waits
+        std::optional<steady_timer> timer;  // only a call that queues waits
         bool waiting = true;
     };
     auto state = std::make_shared<wait_state>();

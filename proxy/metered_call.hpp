@@ -40,7 +40,7 @@ struct admitted_call {
     std::optional<refusal> refused;     // otherwise: the refusal to send
     std::string decision_name = "allowed";  // allowed | queued_allowed | rejected | queue_timeout | shadow_would_reject
 };
-asio::awaitable<admitted_call> admit_call(worker& w, policies::metering& metering, const policies::call_facts& facts);
+task<admitted_call> admit_call(worker& w, policies::metering& metering, const policies::call_facts& facts);
 
 refusal to_refusal(const policies::refusal_detail& detail);
 

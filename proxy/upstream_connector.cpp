@@ -15,7 +15,7 @@ refusal upstream_error(std::string message) { return make_refusal(502, "upstream
 
 }  // namespace
 
-asio::awaitable<checked_endpoints> resolve_checked(asio::io_context& io, const runtime& rt, std::string_view host,
+task<checked_endpoints> resolve_checked(asio::io_context& io, const runtime& rt, std::string_view host,
                                                    std::uint16_t port) {
     checked_endpoints out;
     const endpoint* pin = rt.pinned(host, port);
@@ -30,7 +30,7 @@ asio::awaitable<checked_endpoints> resolve_checked(asio::io_context& io, const r
     if (!ec) {
         addresses.push_back(literal);
     } else {
-        tcp::resolver resolver(io);
+        tcp_resolver resolver(io);
         auto [rec, results] = co_await resolver.async_resolve(name, std::to_string(dial_port), use_nothrow);
         if (rec) {
             out.failure = upstream_error("cannot resolve " + name + ": " + rec.message());
@@ -56,7 +56,7 @@ asio::awaitable<checked_endpoints> resolve_checked(asio::io_context& io, const r
     co_return out;
 }
 
-asio::awaitable<dial_result> dial_upstream(asio::io_context& io, const runtime& rt, const dial_target& target) {
+task<dial_result> dial_upstream(asio::io_context& io, const runtime& rt, const dial_target& target) {
     dial_result out;
     auto checked = co_await resolve_checked(io, rt, target.host, target.port);
     if (checked.failure) {
@@ -65,7 +65,7 @@ asio::awaitable<dial_result> dial_upstream(asio::io_context& io, const runtime& 
     }
     auto connection = std::make_unique<upstream_connection>(io);
     connection->key = upstream_key(target.tls, target.host, target.port);
-    beast::tcp_stream& tcp_stream = connection->stream.tcp();
+    tcp_stream& tcp_stream = connection->stream.tcp();
     const auto limit = seconds(rt.limits().upstream_connect_s);
     const std::string where = target.host + ":" + std::to_string(target.port);
 

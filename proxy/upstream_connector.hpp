@@ -18,7 +18,7 @@ struct checked_endpoints {
     std::optional<refusal> failure;  // 403 destination_not_allowed or 502 upstream_error
 };
 
-asio::awaitable<checked_endpoints> resolve_checked(asio::io_context& io, const runtime& rt, std::string_view host,
+task<checked_endpoints> resolve_checked(asio::io_context& io, const runtime& rt, std::string_view host,
                                                    std::uint16_t port);
 
 struct dial_target {
@@ -32,6 +32,6 @@ struct dial_result {
     std::optional<refusal> failure;  // 403, 502 upstream_error or 504 upstream_timeout
 };
 
-asio::awaitable<dial_result> dial_upstream(asio::io_context& io, const runtime& rt, const dial_target& target);
+task<dial_result> dial_upstream(asio::io_context& io, const runtime& rt, const dial_target& target);
 
 }  // namespace creditgate::proxy

@@ -14,20 +14,20 @@ namespace creditgate::proxy {
 
 class upstream_stream {
 public:
-    using executor_type = beast::tcp_stream::executor_type;
+    using executor_type = tcp_stream::executor_type;
 
     explicit upstream_stream(asio::io_context& ioc) : tcp_(ioc) {}
     upstream_stream(const upstream_stream&) = delete;  // the TLS layer refers to tcp_
     upstream_stream& operator=(const upstream_stream&) = delete;
 
     executor_type get_executor() noexcept { return tcp_.get_executor(); }
-    beast::tcp_stream& tcp() noexcept { return tcp_; }
-    tcp::socket& socket() noexcept { return tcp_.socket(); }
+    tcp_stream& tcp() noexcept { return tcp_; }
+    tcp_socket& socket() noexcept { return tcp_.socket(); }
 
     // Switches to TLS over the connected socket; call before the handshake.
     void use_tls(asio::ssl::context& context) { tls_.emplace(tcp_, context); }
     bool is_tls() const noexcept { return tls_.has_value(); }
-    beast::ssl_stream<beast::tcp_stream&>& tls() { return *tls_; }
+    beast::ssl_stream<tcp_stream&>& tls() { return *tls_; }
 
     template <class MutableBuffers, class Token>
     auto async_read_some(const MutableBuffers& buffers, Token&& token) {
@@ -50,8 +50,8 @@ public:
     }
 
 private:
-    beast::tcp_stream tcp_;
-    std::optional<beast::ssl_stream<beast::tcp_stream&>> tls_;
+    tcp_stream tcp_;
+    std::optional<beast::ssl_stream<tcp_stream&>> tls_;
 };
 
 }  // namespace creditgate::proxy

@@ -30,8 +30,8 @@ std::string worker::next_request_id() {
 }
 
 void worker::start_housekeeping() {
-    housekeeping_timer_ = std::make_unique<asio::steady_timer>(io_);
-    asio::co_spawn(io_, [this]() -> asio::awaitable<void> {
+    housekeeping_timer_ = std::make_unique<steady_timer>(io_);
+    asio::co_spawn(io_, [this]() -> task<void> {
         for (unsigned tick = 1;; ++tick) {
             housekeeping_timer_->expires_after(std::chrono::milliseconds(100));
             auto [ec] = co_await housekeeping_timer_->async_wait(use_nothrow);

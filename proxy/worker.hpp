@@ -67,7 +67,7 @@ private:
     server_state& state_;
     upstream_pool pool_;
     std::uint64_t next_id_ = 0;
-    std::unique_ptr<asio::steady_timer> housekeeping_timer_;
+    std::unique_ptr<steady_timer> housekeeping_timer_;
 };
 
 }  // namespace creditgate::proxy
