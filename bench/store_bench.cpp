@@ -3,11 +3,13 @@
 //   both are written (an INSERT, then an upsert of the same id) — the writer's worst case;
 // - "short calls": as the proxy appends them, from one and two threads; a call admitted and
 //   finished within one batch writes only its finished row.
-// Prints database rows written per second and the cost of append() on the calling thread.
+// Prints database rows written per second, the cost of append() on the calling thread and the
+// writer's CPU per row (on a saturated proxy host that CPU comes out of the request path).
 
 #include "policies/store/sqlite_store.hpp"
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -40,7 +42,20 @@ call_row make_row(ledger_store& store, std::int64_t i) {
 struct result {
     double rows_per_s;  // rows written to the database
     double append_ns;
+    double writer_us_per_row = 0;  // CPU the store's own threads spent per row written
 };
+
+double process_cpu_s() {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return double(t.tv_sec) + double(t.tv_nsec) / 1e9;
+}
+
+double thread_cpu_s() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return double(t.tv_sec) + double(t.tv_nsec) / 1e9;
+}
 
 std::unique_ptr<sqlite_store> fresh_store(const std::string& path) {
     fs::remove(path);
@@ -86,7 +101,8 @@ result run_long(const std::string& path, std::int64_t calls) {
 // `calls` calls per thread, two rows each.
 result run_short(const std::string& path, int threads, std::int64_t calls) {
     auto store = fresh_store(path);
-    std::vector<double> append_ns(static_cast<std::size_t>(threads));
+    std::vector<double> append_ns(static_cast<std::size_t>(threads)), producer_cpu(static_cast<std::size_t>(threads));
+    const double cpu_start = process_cpu_s();
     const auto start = clock_type::now();
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; ++t)
@@ -101,13 +117,18 @@ result run_short(const std::string& path, int threads, std::int64_t calls) {
             }
             append_ns[static_cast<std::size_t>(t)] =
                 std::chrono::duration<double, std::nano>(clock_type::now() - begin).count() / double(calls * 2);
+            producer_cpu[static_cast<std::size_t>(t)] = thread_cpu_s();
         });
     for (auto& w : workers) w.join();
     store->flush();
     const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+    // What the producers did not use is the writer's (and the main thread's wait, ~nothing).
+    double writer_cpu = process_cpu_s() - cpu_start;
+    for (double c : producer_cpu) writer_cpu -= c;
     double ns = 0;
     for (double a : append_ns) ns += a / threads;
-    return {double(calls * threads) / seconds, ns};  // one row per call reaches the database
+    const double rows = double(calls * threads);  // one row per call reaches the database
+    return {rows / seconds, ns, writer_cpu * 1e6 / rows};
 }
 
 // A month of calls from many clients, then the queries admin and `creditgate report` run on it.
@@ -164,8 +185,8 @@ int main(int argc, char** argv) {
     for (int threads : {1, 2}) {
         for (int round = 0; round < 3; ++round) {
             const result r = run_short(path, threads, calls);
-            std::printf("  short calls, %d thread%s: %7.0f rows/s written; append() %.0f ns\n", threads,
-                        threads == 1 ? " " : "s", r.rows_per_s, r.append_ns);
+            std::printf("  short calls, %d thread%s: %7.0f rows/s written; append() %.0f ns; writer %.2f us CPU per row\n", threads,
+                        threads == 1 ? " " : "s", r.rows_per_s, r.append_ns, r.writer_us_per_row);
         }
     }
     report_queries(path, 1'000'000);

@@ -75,13 +75,24 @@ bool is_success(const call_row& r) {
            r.status >= 100 && r.status <= 399;
 }
 
-constexpr const char* upsert_sql = R"sql(
-INSERT INTO calls (id, admitted_at, finished_at, request_id, client, team, vendor, account, method, host, path,
-                   status, decision, estimate, actual, cost_usd, latency_ms)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
-ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at, status = excluded.status,
-  decision = excluded.decision, actual = excluded.actual, cost_usd = excluded.cost_usd, latency_ms = excluded.latency_ms
-)sql";
+// Rows go in `upsert_rows` at a time: one statement execution opens its cursors on the table
+// and the index once, and that is most of what a single-row INSERT costs besides the row.
+constexpr int upsert_rows = 32;
+constexpr int call_columns = 17;
+
+// INSERT of `rows` calls; a finished row whose pending row an earlier batch wrote updates it.
+std::string upsert_sql(int rows) {
+    std::string sql = "INSERT INTO calls (id, admitted_at, finished_at, request_id, client, team, vendor, account, method, host, "
+                      "path, status, decision, estimate, actual, cost_usd, latency_ms) VALUES ";
+    for (int r = 0; r < rows; ++r) {
+        sql += r ? ",(" : "(";
+        for (int c = 0; c < call_columns; ++c) sql += c ? ",?" : "?";
+        sql += ")";
+    }
+    sql += " ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at, status = excluded.status, "
+           "decision = excluded.decision, actual = excluded.actual, cost_usd = excluded.cost_usd, latency_ms = excluded.latency_ms";
+    return sql;
+}
 
 std::string last_error(sqlite3* db) { return db ? sqlite3_errmsg(db) : "out of memory"; }
 
@@ -109,6 +120,29 @@ private:
 
 void bind_text(sqlite3_stmt* s, int i, const std::string& text) {
     sqlite3_bind_text(s, i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+}
+
+// Binds one call's columns, in upsert_sql's order, after the first `offset` parameters.
+void bind_call(sqlite3_stmt* s, int offset, const call_row& r) {
+    sqlite3_bind_int64(s, offset + 1, r.id);
+    sqlite3_bind_int64(s, offset + 2, r.admitted_at);
+    if (r.finished_at) sqlite3_bind_int64(s, offset + 3, *r.finished_at);
+    else sqlite3_bind_null(s, offset + 3);
+    bind_text(s, offset + 4, r.request_id);
+    bind_text(s, offset + 5, r.client);
+    bind_text(s, offset + 6, r.team);
+    bind_text(s, offset + 7, r.vendor);
+    bind_text(s, offset + 8, r.account);
+    bind_text(s, offset + 9, r.method);
+    bind_text(s, offset + 10, r.host);
+    bind_text(s, offset + 11, r.path);
+    sqlite3_bind_int(s, offset + 12, static_cast<int>(r.status));
+    bind_text(s, offset + 13, r.decision);
+    sqlite3_bind_int64(s, offset + 14, r.estimate.micros());
+    sqlite3_bind_int64(s, offset + 15, r.actual.micros());
+    if (r.cost_usd) sqlite3_bind_int64(s, offset + 16, r.cost_usd->micros());
+    else sqlite3_bind_null(s, offset + 16);
+    sqlite3_bind_int64(s, offset + 17, r.latency_ms);
 }
 
 // SQL parameters gathered while a WHERE clause is built: texts and integers, in order.
@@ -154,7 +188,8 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const sqlite_options& options, 
             error = options.path + ": " + error;
             return nullptr;
         }
-        if (sqlite3_prepare_v2(store->write_db_, upsert_sql, -1, &store->upsert_, nullptr) != SQLITE_OK ||
+        if (sqlite3_prepare_v2(store->write_db_, upsert_sql(1).c_str(), -1, &store->upsert_, nullptr) != SQLITE_OK ||
+            sqlite3_prepare_v2(store->write_db_, upsert_sql(upsert_rows).c_str(), -1, &store->upsert_many_, nullptr) != SQLITE_OK ||
             sqlite3_prepare_v2(store->write_db_, rollup_sql, -1, &store->rollup_, nullptr) != SQLITE_OK) {
             error = options.path + ": " + last_error(store->write_db_);
             return nullptr;
@@ -219,6 +254,7 @@ sqlite_store::~sqlite_store() {
         writer_.join();
     }
     sqlite3_finalize(upsert_);
+    sqlite3_finalize(upsert_many_);
     sqlite3_finalize(rollup_);
     sqlite3_close_v2(write_db_);
     sqlite3_close_v2(read_db_);
@@ -320,28 +356,16 @@ bool sqlite_store::write_batch(std::vector<call_row>& batch) {
     std::unordered_set<std::int64_t> finished;
     for (const auto& r : batch)
         if (!r.pending()) finished.insert(r.id);
-    sqlite3_stmt* s = upsert_;
-    for (const auto& r : batch) {
-        if (r.pending() && finished.count(r.id)) continue;
-        sqlite3_bind_int64(s, 1, r.id);
-        sqlite3_bind_int64(s, 2, r.admitted_at);
-        if (r.finished_at) sqlite3_bind_int64(s, 3, *r.finished_at);
-        else sqlite3_bind_null(s, 3);
-        bind_text(s, 4, r.request_id);
-        bind_text(s, 5, r.client);
-        bind_text(s, 6, r.team);
-        bind_text(s, 7, r.vendor);
-        bind_text(s, 8, r.account);
-        bind_text(s, 9, r.method);
-        bind_text(s, 10, r.host);
-        bind_text(s, 11, r.path);
-        sqlite3_bind_int(s, 12, static_cast<int>(r.status));
-        bind_text(s, 13, r.decision);
-        sqlite3_bind_int64(s, 14, r.estimate.micros());
-        sqlite3_bind_int64(s, 15, r.actual.micros());
-        if (r.cost_usd) sqlite3_bind_int64(s, 16, r.cost_usd->micros());
-        else sqlite3_bind_null(s, 16);
-        sqlite3_bind_int64(s, 17, r.latency_ms);
+    std::vector<const call_row*> rows;
+    rows.reserve(batch.size());
+    for (const auto& r : batch)
+        if (!r.pending() || !finished.count(r.id)) rows.push_back(&r);
+    for (std::size_t at = 0; at < rows.size();) {
+        const bool many = rows.size() - at >= upsert_rows;
+        sqlite3_stmt* s = many ? upsert_many_ : upsert_;
+        const int count = many ? upsert_rows : 1;
+        for (int k = 0; k < count; ++k) bind_call(s, k * call_columns, *rows[at + k]);
+        at += count;
         const int rc = sqlite3_step(s);
         sqlite3_reset(s);
         if (rc != SQLITE_DONE) {
@@ -352,7 +376,9 @@ bool sqlite_store::write_batch(std::vector<call_row>& batch) {
             return false;
         }
     }
-    sqlite3_clear_bindings(s);
+    // Bound texts point into the batch's rows, which the caller frees next.
+    sqlite3_clear_bindings(upsert_);
+    sqlite3_clear_bindings(upsert_many_);
     if (!write_rollup(batch, error)) {
         exec(write_db_, "ROLLBACK");
         if (options_.on_error) options_.on_error("ledger write failed: " + error);

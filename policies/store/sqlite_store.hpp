@@ -60,7 +60,8 @@ private:
 
     sqlite_options options_;
     sqlite3* write_db_ = nullptr;
-    sqlite3_stmt* upsert_ = nullptr;
+    sqlite3_stmt* upsert_ = nullptr;       // one call
+    sqlite3_stmt* upsert_many_ = nullptr;  // upsert_rows calls at once
     sqlite3_stmt* rollup_ = nullptr;
     sqlite3* read_db_ = nullptr;
     std::mutex read_mutex_;  // one query at a time on the read connection

@@ -148,6 +148,48 @@ TEST_CASE("pending then finished: one row, and used counts each at the right amo
     CHECK(s->used(q) == m("0.12"));
 }
 
+TEST_CASE("batches of many rows: every call once, finished rows update pending ones in the same statement", "[store]") {
+    // The writer sends rows 32 to a statement, the rest one by one; sizes around that edge, with
+    // finished rows of calls pending from an earlier batch mixed among new ones.
+    for (const int calls : {1, 31, 32, 33, 70}) {
+        INFO(calls << " calls");
+        temp_dir dir;
+        auto s = open_store(dir.db(), 60'000);  // flushes only when asked
+        std::vector<call_row> done;
+        for (int i = 0; i < calls; ++i) {
+            call_row row = finished(*s, nov22 + i, "eu-1", "crustdata", "2");
+            done.push_back(row);
+            row.finished_at.reset();
+            row.decision = "pending";
+            row.actual = money{};
+            if (i % 2 == 0) s->append(row);  // every other call was admitted in an earlier batch
+        }
+        REQUIRE(s->flush());
+        CHECK(count_rows(dir.db()) == (calls + 1) / 2);
+        for (int i = 0; i < calls; ++i) {
+            if (i % 2 == 1) {  // ... the others are admitted and finished within this one
+                call_row pending = done[static_cast<std::size_t>(i)];
+                pending.finished_at.reset();
+                pending.decision = "pending";
+                s->append(pending);
+            }
+            s->append(done[static_cast<std::size_t>(i)]);
+        }
+        REQUIRE(s->flush());
+        CHECK(count_rows(dir.db()) == calls);
+        CHECK(count_rows(dir.db(), "finished_at IS NULL") == 0);
+        CHECK(count_rows(dir.db(), "actual = 2000000 AND decision = 'allowed' AND status = 200 AND latency_ms = 40") == calls);
+        const period_window nov{days_from_civil({2026, 11, 1}) * 86400, days_from_civil({2026, 12, 1}) * 86400};
+        CHECK(s->used({"crustdata", {}, nov, false}) == money::units(2 * calls));
+        usage_query daily{{2026, 11, 22}, {2026, 11, 22}, {usage_group::client}, {}, {}, {}};
+        const auto report = s->usage(daily);
+        REQUIRE(report);
+        REQUIRE(report->size() == 1);
+        CHECK((*report)[0].requests == calls);
+        CHECK((*report)[0].credits == money::units(2 * calls));
+    }
+}
+
 TEST_CASE("used follows the budget's vendor, scope, path prefix and half-open window", "[store]") {
     temp_dir dir;
     auto s = open_store(dir.db());
