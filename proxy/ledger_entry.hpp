@@ -3,6 +3,8 @@
 // pending row when the call is admitted; the finished row is written when the entry goes
 // away — at the end of the exchange, or when its coroutine is destroyed at shutdown — from
 // what the exchange record says by then. Both only queue rows: the store writes them later.
+// A store that keeps nothing (storage "memory") gets no rows: building them was ~5% of a
+// metered request's instructions, all thrown away.
 
 #include "policies/store/ledger_store.hpp"
 #include "proxy/exchange.hpp"
@@ -15,9 +17,10 @@ class ledger_entry {
 public:
     ledger_entry(policies::ledger_store& store, const exchange_record& record, policies::money estimate,
                  std::optional<policies::money> usd_per_unit)
-        : store_(store), record_(record), estimate_(estimate), usd_per_unit_(usd_per_unit), id_(store.next_id()),
-          admitted_at_(now_ms()) {}
+        : store_(store), record_(record), estimate_(estimate), usd_per_unit_(usd_per_unit), keeps_rows_(store.persistent()),
+          id_(keeps_rows_ ? store.next_id() : 0), admitted_at_(keeps_rows_ ? now_ms() : 0) {}
     ~ledger_entry() {
+        if (!keeps_rows_) return;
         policies::call_row row = base();
         row.finished_at = now_ms();
         row.status = record_.status;
@@ -32,6 +35,7 @@ public:
 
     // The call was admitted: its reservation is on record until it finishes.
     void begin() {
+        if (!keeps_rows_) return;
         policies::call_row row = base();
         row.cost_usd = policies::reserved_usd(estimate_, usd_per_unit_);
         store_.append(std::move(row));
@@ -63,6 +67,7 @@ private:
     const exchange_record& record_;
     policies::money estimate_;
     std::optional<policies::money> usd_per_unit_;
+    bool keeps_rows_;
     std::int64_t id_;
     policies::unix_millis admitted_at_;
 };
