@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Loopback benchmark, all in one run: nginx serving 1 KiB directly, through creditgate (SQLite
-# ledger, and again with storage "memory"), and through squid as a peer proxy; wrk -t1 -c32,
-# alternating rounds, median of the rounds.
+# ledger, and again with storage "memory"), through squid as a peer proxy, and through a second
+# nginx as a bare reverse proxy (no authentication, metering or access log: what the fastest
+# relay does on this box); wrk -t1 -c32, alternating rounds, median of the rounds.
 # Usage: bench/run.sh [path/to/creditgate] [rounds] [seconds]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -67,6 +68,31 @@ squid -N -f "$work/squid/squid.conf" &
 pids+=($!)
 wait_port "$squid_port"
 
+# --- nginx as a reverse proxy to the origin, one worker, pooled upstream connections ---
+relay_port=$(free_port)
+mkdir -p "$work/relay"
+cat > "$work/relay/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/relay/nginx.pid;
+error_log $work/relay/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $work/relay/body; proxy_temp_path $work/relay/proxy; fastcgi_temp_path $work/relay/fastcgi;
+  uwsgi_temp_path $work/relay/uwsgi; scgi_temp_path $work/relay/scgi;
+  upstream origin { server 127.0.0.1:$nginx_port; keepalive 64; }
+  server {
+    listen 127.0.0.1:$relay_port;
+    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+CONF
+nginx -c "$work/relay/nginx.conf" -p "$work/relay" &
+pids+=($!)
+wait_port "$relay_port"
+
 url_path="http://bench.local:$nginx_port/1k.bin"
 auth="Basic $(printf 'bench:bench-secret' | base64)"
 run() {  # name host port target auth
@@ -77,6 +103,7 @@ run() {  # name host port target auth
 run warm 127.0.0.1 "$cg_port" "$url_path" "$auth" >/dev/null || true
 run warm 127.0.0.1 "$mem_port" "$url_path" "$auth" >/dev/null || true
 run warm 127.0.0.1 "$squid_port" "$url_path" "" >/dev/null || true
+run warm 127.0.0.1 "$relay_port" "$url_path" "" >/dev/null || true
 
 results="$work/results.txt"
 for r in $(seq "$rounds"); do
@@ -90,6 +117,7 @@ for r in $(seq "$rounds"); do
     run creditgate 127.0.0.1 "$cg_port" "$url_path" "$auth" | tee -a "$results"
   fi
   run squid 127.0.0.1 "$squid_port" "$url_path" "" | tee -a "$results"
+  run nginx-proxy 127.0.0.1 "$relay_port" "$url_path" "" | tee -a "$results"
 done
 
 # Sanity: the proxied runs really went through the proxies to nginx.
@@ -107,7 +135,7 @@ for line in open(sys.argv[1]):
 med = {n: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for n, rs in runs.items()}
 d = med["direct"]
 print(f"\n{'':12}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'× direct':>10}")
-for n in ("direct", "creditgate", "cg-memory", "squid"):
+for n in ("direct", "creditgate", "cg-memory", "squid", "nginx-proxy"):
     m = med[n]
     print(f"{n:12}{m['rps']:>10.0f}{m['p50_us']/1000:>9.2f}{m['p99_us']/1000:>9.2f}{m['errors']:>8.0f}{m['rps']/d['rps']:>10.2f}")
 cg = med["creditgate"]
