@@ -1,5 +1,7 @@
 #include "proxy/admin_server.hpp"
 
+#include "proxy/deadline_stream.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>

@@ -3,7 +3,7 @@
 // answer, and cancels the upstream side so that the call ends (and releases what it holds)
 // at once instead of when the vendor answers.
 
-#include "proxy/http_io.hpp"
+#include "proxy/deadline_stream.hpp"
 
 #include <memory>
 

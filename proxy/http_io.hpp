@@ -9,7 +9,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
@@ -34,7 +33,6 @@ inline constexpr asio::use_awaitable_t<executor> use_task{};
 using tcp_socket = asio::basic_stream_socket<tcp, executor>;
 using tcp_acceptor = asio::basic_socket_acceptor<tcp, executor>;
 using tcp_resolver = asio::ip::basic_resolver<tcp, executor>;
-using tcp_stream = beast::basic_stream<tcp, executor>;
 using steady_timer = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, executor>;
 
 // Errors from traffic are values, not exceptions: every await on the data path uses this.

@@ -2,7 +2,7 @@
 // upstream_stream: a connection to a vendor, plain or TLS, behind one stream type, so that
 // the relay code is compiled once for both kinds of upstream.
 
-#include "proxy/http_io.hpp"
+#include "proxy/deadline_stream.hpp"
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/ssl/context.hpp>

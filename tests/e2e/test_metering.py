@@ -309,6 +309,29 @@ class Metering(harness.VendorTestCase):
         self.assertEqual((b["frozen"], b["used"]), (0, 0))
         self.assertEqual(self.admin_get(proxy, "/api/v1/reservations")["reservations"], [])
 
+    def test_a_vendor_too_slow_to_answer_is_a_504_and_charges_nothing(self):
+        self.add_account("scraperapi", "SA-KEY")
+        budget = {"id": "b", "vendor": "scraperapi", "limit": 100}
+        proxy = self.start_proxy(self.config_with([{"id": "sa", "vendor": "scraperapi", "api_key": "SA-KEY"}], [budget],
+                                                  limits={"upstream_response_s": 1}))
+        s = self.session(proxy)
+        fast = "http://api.scraperapi.com/?api_key=SA-KEY&url=https://example.com/"
+        self.assertEqual(s.get(fast, timeout=10).status_code, 200)  # this connection's deadline, extended below
+        used = self.budget(proxy, "b")["used"]
+        self.assertGreater(used, 0)
+        started = time.monotonic()
+        r = s.get(fast + "&mock_sleep_ms=3000", timeout=10)
+        waited = time.monotonic() - started
+        self.assertEqual((r.status_code, r.headers["X-Creditgate-Error"]), (504, "upstream_timeout"))
+        self.assertGreater(waited, 0.9)
+        self.assertLess(waited, 2.5)  # the deadline, not the vendor's 3 s
+        b = self.budget(proxy, "b")
+        self.assertEqual((b["frozen"], b["used"]), (0, used))  # nothing for the call that timed out
+        # Calls that answer within the deadline keep working, on a fresh upstream connection.
+        for _ in range(3):
+            self.assertEqual(s.get(fast, timeout=10).status_code, 200)
+        self.assertEqual(self.budget(proxy, "b")["used"], 4 * used)
+
     def test_unregistered_keys_and_injection(self):
         self.add_account("scraperapi", "SA-KEY")
         self.add_account("neuji", "NJ-SECRET")

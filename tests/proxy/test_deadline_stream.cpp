@@ -1,0 +1,110 @@
+#include "proxy/deadline_stream.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <boost/asio/write.hpp>
+
+#include <optional>
+
+using namespace creditgate::proxy;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A connected pair on loopback: `near` is the stream under test, `far` the peer.
+struct connected_pair {
+    asio::io_context io;
+    tcp_stream near{io};
+    tcp_socket far{io};
+    connected_pair() {
+        tcp_acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+        near.socket().connect(acceptor.local_endpoint());
+        acceptor.accept(far);
+    }
+};
+
+struct read_result {
+    std::optional<error_code> ec;
+    std::chrono::steady_clock::duration after{};
+};
+
+void start_read(connected_pair& p, char* buffer, read_result& out) {
+    const auto started = std::chrono::steady_clock::now();
+    p.near.async_read_some(asio::buffer(buffer, 1), [&out, started](error_code ec, std::size_t) {
+        out.ec = ec;
+        out.after = std::chrono::steady_clock::now() - started;
+    });
+}
+
+}  // namespace
+
+TEST_CASE("a read that outlives the deadline fails with timeout and closes the socket", "[deadline]") {
+    connected_pair p;
+    char byte = 0;
+    read_result r;
+    p.near.expires_after(50ms);
+    start_read(p, &byte, r);
+    p.io.run_for(2s);
+    REQUIRE(r.ec);
+    CHECK(*r.ec == beast::error::timeout);
+    CHECK(r.after >= 45ms);
+    CHECK(r.after < 1s);
+    CHECK_FALSE(p.near.socket().is_open());
+}
+
+TEST_CASE("a deadline moved later before it passes does not fire; expires_never stops it", "[deadline]") {
+    connected_pair p;
+    char byte = 0;
+    read_result r;
+    p.near.expires_after(60ms);
+    start_read(p, &byte, r);
+    // Keep pushing the deadline out, as a keep-alive connection does per request...
+    steady_timer nudge(p.io);
+    int nudges = 0;
+    std::function<void()> push = [&] {
+        nudge.expires_after(20ms);
+        nudge.async_wait([&](error_code) {
+            if (++nudges < 10) {
+                p.near.expires_after(60ms);
+                push();
+            } else {
+                p.near.expires_never();  // ... then drop it: the read waits for data, however long
+                nudge.expires_after(150ms);
+                nudge.async_wait([&](error_code) { asio::write(p.far, asio::buffer("x", 1)); });
+            }
+        });
+    };
+    push();
+    p.io.run_for(2s);
+    REQUIRE(r.ec);
+    CHECK_FALSE(*r.ec);
+    CHECK(byte == 'x');
+    CHECK(r.after >= 300ms);  // 10 nudges of 20 ms, then 150 ms without a deadline
+    CHECK(p.near.socket().is_open());
+}
+
+TEST_CASE("an earlier deadline replaces a later one, also for a read already pending", "[deadline]") {
+    connected_pair p;
+    char byte = 0;
+    read_result r;
+    p.near.expires_after(10s);
+    start_read(p, &byte, r);
+    p.near.expires_after(50ms);
+    p.io.run_for(2s);
+    REQUIRE(r.ec);
+    CHECK(*r.ec == beast::error::timeout);
+    CHECK(r.after < 1s);
+}
+
+TEST_CASE("a stream destroyed with a read pending ends it without touching the stream", "[deadline]") {
+    connected_pair p;
+    char byte = 0;
+    read_result r;
+    std::optional<tcp_stream> stream(std::move(p.near));
+    stream->expires_after(50ms);
+    stream->async_read_some(asio::buffer(&byte, 1), [&r](error_code ec, std::size_t) { r.ec = ec; });
+    stream.reset();
+    p.io.run_for(500ms);
+    REQUIRE(r.ec);
+    CHECK(*r.ec == asio::error::operation_aborted);  // closed by its owner, not timed out
+}
