@@ -20,24 +20,26 @@ start_creditgate() {
   [ -n "$cg_port" ] || { echo "creditgate did not start" >&2; cat "$work/$name.err" >&2; exit 1; }
 }
 
-# start_nginx CONF_BODY: runs nginx with one worker, no access log, the given server block(s).
+# start_nginx CONF_BODY [NAME]: runs nginx with one worker, no access log, the given http-level
+# blocks, in $work/NAME (default nginx).
 start_nginx() {
-  mkdir -p "$work/nginx"
-  cat > "$work/nginx/nginx.conf" <<CONF
+  local dir="$work/${2:-nginx}"
+  mkdir -p "$dir"
+  cat > "$dir/nginx.conf" <<CONF
 worker_processes 1;
 daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
 events { worker_connections 4096; }
 http {
   access_log off;
   keepalive_requests 1000000;
   keepalive_timeout 65;
-  client_body_temp_path $work/nginx/body; proxy_temp_path $work/nginx/proxy; fastcgi_temp_path $work/nginx/fastcgi;
-  uwsgi_temp_path $work/nginx/uwsgi; scgi_temp_path $work/nginx/scgi;
+  client_body_temp_path $dir/body; proxy_temp_path $dir/proxy; fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi; scgi_temp_path $dir/scgi;
   $1
 }
 CONF
-  nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+  nginx -c "$dir/nginx.conf" -p "$dir" &
   pids+=($!)
 }

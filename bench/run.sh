@@ -70,27 +70,9 @@ wait_port "$squid_port"
 
 # --- nginx as a reverse proxy to the origin, one worker, pooled upstream connections ---
 relay_port=$(free_port)
-mkdir -p "$work/relay"
-cat > "$work/relay/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/relay/nginx.pid;
-error_log $work/relay/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path $work/relay/body; proxy_temp_path $work/relay/proxy; fastcgi_temp_path $work/relay/fastcgi;
-  uwsgi_temp_path $work/relay/uwsgi; scgi_temp_path $work/relay/scgi;
-  upstream origin { server 127.0.0.1:$nginx_port; keepalive 64; }
-  server {
-    listen 127.0.0.1:$relay_port;
-    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-}
-CONF
-nginx -c "$work/relay/nginx.conf" -p "$work/relay" &
-pids+=($!)
+start_nginx "upstream origin { server 127.0.0.1:$nginx_port; keepalive 64; }
+  server { listen 127.0.0.1:$relay_port;
+           location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }" relay
 wait_port "$relay_port"
 
 url_path="http://bench.local:$nginx_port/1k.bin"

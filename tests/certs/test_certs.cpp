@@ -48,6 +48,14 @@ bool verifies(const certificate_authority& ca, X509* leaf_cert, const std::strin
     return ok;
 }
 
+// A fresh CA in a temporary folder, and its leaf for api.scraperapi.com.
+struct ca_and_leaf {
+    temp_dir tmp;
+    std::string error;
+    std::shared_ptr<const certificate_authority> ca = load_or_create_ca((tmp.path / "ca").string(), error);
+    std::shared_ptr<const leaf> minted = ca ? mint_leaf(*ca, "api.scraperapi.com", error) : nullptr;
+};
+
 // What a client negotiated with the intercept context over an in-memory pipe; empty when the
 // handshake failed.
 struct negotiated {
@@ -104,12 +112,10 @@ negotiated intercept_handshake(const certificate_authority& ca, const leaf& l, c
 
 TEST_CASE("intercepted handshakes: the client's suite, TLS 1.2 and 1.3, http/1.1 only, the CONNECT host's name",
           "[intercept]") {
-    temp_dir tmp;
-    std::string error;
-    auto ca = load_or_create_ca((tmp.path / "ca").string(), error);
-    REQUIRE(ca);
-    auto leaf = mint_leaf(*ca, "api.scraperapi.com", error);
-    REQUIRE(leaf);
+    const ca_and_leaf pki;
+    REQUIRE(pki.minted);
+    const auto& ca = pki.ca;
+    const auto& leaf = pki.minted;
     const char* all13 = "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256";
     const char* all12 = "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305";
     struct row {
@@ -178,12 +184,11 @@ TEST_CASE("a CA whose files are missing or do not belong together is refused", "
 }
 
 TEST_CASE("minted leaves verify against the CA for their host only", "[leaf]") {
-    temp_dir tmp;
+    const ca_and_leaf pki;
+    REQUIRE(pki.minted);
+    const auto& ca = pki.ca;
+    const auto& leaf = pki.minted;
     std::string error;
-    auto ca = load_or_create_ca((tmp.path / "ca").string(), error);
-    REQUIRE(ca);
-    auto leaf = mint_leaf(*ca, "api.scraperapi.com", error);
-    REQUIRE(leaf);
     CHECK(verifies(*ca, leaf->cert.get(), "api.scraperapi.com"));
     CHECK_FALSE(verifies(*ca, leaf->cert.get(), "api.crustdata.com"));
     CHECK(X509_check_host(leaf->cert.get(), "api.scraperapi.com", 0, 0, nullptr) == 1);
