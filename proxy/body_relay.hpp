@@ -41,9 +41,9 @@ task<error_code> write_all(Out& out, std::span<const asio::const_buffer> buffers
 
 template <class In, class Out, bool IsRequest>
 task<relay_outcome> relay_body(In& in, beast::flat_buffer& in_buffer,
-                                          http::parser<IsRequest, http::buffer_body>& parser, Out& out,
-                                          std::string_view head, body_framing framing, std::span<char> scratch,
-                                          std::chrono::seconds read_timeout, std::chrono::seconds write_timeout) {
+                               http::parser<IsRequest, http::buffer_body>& parser, Out& out,
+                               std::string_view head, body_framing framing, std::span<char> scratch,
+                               std::chrono::seconds read_timeout, std::chrono::seconds write_timeout) {
     relay_outcome outcome;
     std::string_view pending_head = head;
     char chunk_buf[24];

@@ -10,7 +10,7 @@ namespace creditgate::proxy {
 // Writes the refusal and records it. Returns false when the client could not be written to.
 template <class Stream>
 task<bool> send_refusal(Stream& client, const refusal& r, exchange_record& record, unsigned version,
-                                   bool keep_alive, std::chrono::seconds timeout) {
+                        bool keep_alive, std::chrono::seconds timeout) {
     const std::string bytes = render_refusal(r, record.request_id, version, keep_alive);
     record.status = r.status;
     record.outcome = r.code;

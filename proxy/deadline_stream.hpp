@@ -175,8 +175,7 @@ using tcp_stream = deadline_stream;
 template <template <class, class> class Associator, class Handler, class DefaultCandidate>
 struct boost::asio::associator<Associator, creditgate::proxy::detail::timeout_reporting_handler<Handler>, DefaultCandidate> {
     using type = typename Associator<Handler, DefaultCandidate>::type;
-    static type get(
-        const creditgate::proxy::detail::timeout_reporting_handler<Handler>& h) noexcept {
+    static type get(const creditgate::proxy::detail::timeout_reporting_handler<Handler>& h) noexcept {
         return Associator<Handler, DefaultCandidate>::get(h.handler);
     }
     static auto get(const creditgate::proxy::detail::timeout_reporting_handler<Handler>& h, const DefaultCandidate& c) noexcept

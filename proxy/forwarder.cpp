@@ -177,8 +177,8 @@ constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
 // Reads a whole message body (up to `limit` bytes) through a buffer_body parser.
 template <class Stream, bool IsRequest>
 task<error_code> read_body_into(Stream& in, beast::flat_buffer& buffer, http::parser<IsRequest, http::buffer_body>& p,
-                                           std::string& out, std::size_t limit, std::span<char> scratch,
-                                           std::chrono::seconds timeout) {
+                                std::string& out, std::size_t limit, std::span<char> scratch,
+                                std::chrono::seconds timeout) {
     auto& body = p.get().body();
     while (!p.is_done() && out.size() < limit) {
         body.data = scratch.data();
@@ -198,8 +198,8 @@ task<error_code> read_body_into(Stream& in, beast::flat_buffer& buffer, http::pa
 
 template <class ClientStream>
 task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::flat_buffer& client_buffer,
-                              request_parser& parser, const forward_request& request, std::span<char> scratch,
-                              exchange_record& record) {
+                   request_parser& parser, const forward_request& request, std::span<char> scratch,
+                   exchange_record& record) {
     const auto& req = parser.get();
     const auto& limits = rt.limits();
     const auto& vendor = request.vendor;
@@ -454,10 +454,10 @@ task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::fl
 }
 
 template task<void> forward<intercepted_stream>(worker&, const runtime&, intercepted_stream&, beast::flat_buffer&,
-                                                           request_parser&, const forward_request&, std::span<char>,
-                                                           exchange_record&);
+                                                request_parser&, const forward_request&, std::span<char>,
+                                                exchange_record&);
 template task<void> forward<tcp_stream>(worker&, const runtime&, tcp_stream&, beast::flat_buffer&,
-                                                          request_parser&, const forward_request&, std::span<char>,
-                                                          exchange_record&);
+                                        request_parser&, const forward_request&, std::span<char>,
+                                        exchange_record&);
 
 }  // namespace creditgate::proxy

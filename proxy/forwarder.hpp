@@ -20,7 +20,7 @@ struct forward_request {
 
 template <class ClientStream>
 task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::flat_buffer& client_buffer,
-                              request_parser& parser, const forward_request& request, std::span<char> scratch,
-                              exchange_record& record);
+                   request_parser& parser, const forward_request& request, std::span<char> scratch,
+                   exchange_record& record);
 
 }  // namespace creditgate::proxy

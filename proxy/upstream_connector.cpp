@@ -16,7 +16,7 @@ refusal upstream_error(std::string message) { return make_refusal(502, "upstream
 }  // namespace
 
 task<checked_endpoints> resolve_checked(asio::io_context& io, const runtime& rt, std::string_view host,
-                                                   std::uint16_t port) {
+                                        std::uint16_t port) {
     checked_endpoints out;
     const endpoint* pin = rt.pinned(host, port);
     const std::string name = pin ? pin->host : std::string(host);

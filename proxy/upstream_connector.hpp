@@ -19,7 +19,7 @@ struct checked_endpoints {
 };
 
 task<checked_endpoints> resolve_checked(asio::io_context& io, const runtime& rt, std::string_view host,
-                                                   std::uint16_t port);
+                                        std::uint16_t port);
 
 struct dial_target {
     std::string host;  // normalised name: SNI, certificate name, pool key
