@@ -1,7 +1,7 @@
 #pragma once
 // deadline_stream: a TCP stream with one deadline, the part of beast::basic_stream the proxy
 // uses. Beast arms and cancels a timer around every read and write (a timer-queue insert, a
-// removal and a cancelled handler run through the scheduler: ~5% of a proxied request's
+// removal and a cancelled handler run through the scheduler: ~8% of a proxied request's
 // instructions). Here one timer per connection is armed lazily: expires_after() only moves the
 // deadline, and the timer, when it fires early, re-arms itself for the later deadline. A keep-alive
 // connection that extends its deadline on every request wakes its timer once per timeout period.
