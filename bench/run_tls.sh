@@ -66,7 +66,7 @@ export SSL_CERT_FILE="$work/trust.pem"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 
 # CPU seconds (user + system) used so far by the given processes.
-cpu_seconds() { cat "${@/#//proc/}" 2>/dev/null | awk -v hz="$(getconf CLK_TCK)" '{ t += $14 + $15 } END { printf "%.3f", t / hz }'; }
+cpu_seconds() { [ $# -gt 0 ] || { echo 0; return; }; cat "${@/#//proc/}" 2>/dev/null | awk -v hz="$(getconf CLK_TCK)" '{ t += $14 + $15 } END { printf "%.3f", t / hz }'; }
 cpu_seconds_of() { local p=(); for pid in "$@"; do p+=("$pid/stat"); done; cpu_seconds "${p[@]}"; }
 nginx_workers() { pgrep -d ' ' -P "$nginx_pid"; }
 
