@@ -49,8 +49,8 @@ private:
     std::optional<asio::signal_set> signals_;
     std::optional<steady_timer> grace_timer_;
     std::unique_ptr<admin_routes> admin_;
-    std::optional<asio::thread_pool> reports_;
-    std::unique_ptr<balance_poller> poller_;  // on worker 0  // usage reports query the database here, off the workers
+    std::optional<asio::thread_pool> reports_;  // usage reports query the database here, off the workers
+    std::unique_ptr<balance_poller> poller_;    // its loops run on worker 0
 
     std::mutex reload_mutex_;  // guards current_ (reloads and the admin token are read on worker 0; cheap insurance)
     std::shared_ptr<const runtime> current_;

@@ -1,20 +1,21 @@
 #include "policies/store/sqlite_store.hpp"
 
+#include "policies/store/sqlite_statement.hpp"
 #include "policies/store/writer_priority.hpp"
 
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <chrono>
-#include <climits>
 #include <iterator>
 #include <map>
 #include <tuple>
-#include <variant>
 #include <unordered_set>
 
 namespace creditgate::policies {
 namespace {
+
+using namespace sqlite_statement;
 
 // Version 1. Amounts are integer micro-units; times UTC milliseconds; finished_at NULL = pending.
 constexpr const char* schema_v1 = R"sql(
@@ -94,34 +95,6 @@ std::string upsert_sql(int rows) {
     return sql;
 }
 
-std::string last_error(sqlite3* db) { return db ? sqlite3_errmsg(db) : "out of memory"; }
-
-bool exec(sqlite3* db, const char* sql, std::string* error = nullptr) {
-    char* message = nullptr;
-    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
-    if (rc != SQLITE_OK && error) *error = message ? message : last_error(db);
-    sqlite3_free(message);
-    return rc == SQLITE_OK;
-}
-
-// A prepared statement that finalizes itself.
-class statement {
-public:
-    statement(sqlite3* db, const std::string& sql) { sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr); }
-    ~statement() { sqlite3_finalize(stmt_); }
-    statement(const statement&) = delete;
-    statement& operator=(const statement&) = delete;
-    explicit operator bool() const { return stmt_ != nullptr; }
-    sqlite3_stmt* get() const { return stmt_; }
-
-private:
-    sqlite3_stmt* stmt_ = nullptr;
-};
-
-void bind_text(sqlite3_stmt* s, int i, const std::string& text) {
-    sqlite3_bind_text(s, i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
-}
-
 // Binds one call's columns, in upsert_sql's order, after the first `offset` parameters.
 void bind_call(sqlite3_stmt* s, int offset, const call_row& r) {
     sqlite3_bind_int64(s, offset + 1, r.id);
@@ -143,27 +116,6 @@ void bind_call(sqlite3_stmt* s, int offset, const call_row& r) {
     if (r.cost_usd) sqlite3_bind_int64(s, offset + 16, r.cost_usd->micros());
     else sqlite3_bind_null(s, offset + 16);
     sqlite3_bind_int64(s, offset + 17, r.latency_ms);
-}
-
-// SQL parameters gathered while a WHERE clause is built: texts and integers, in order.
-struct bound_values {
-    std::vector<std::variant<std::string, std::int64_t>> values;
-    void text(std::string v) { values.emplace_back(std::move(v)); }
-    void integer(std::int64_t v) { values.emplace_back(v); }
-    void bind(sqlite3_stmt* s) const {
-        for (std::size_t i = 0; i < values.size(); ++i) {
-            const int at = static_cast<int>(i + 1);
-            if (const auto* t = std::get_if<std::string>(&values[i])) sqlite3_bind_text(s, at, t->data(), static_cast<int>(t->size()), SQLITE_TRANSIENT);
-            else sqlite3_bind_int64(s, at, std::get<std::int64_t>(values[i]));
-        }
-    }
-};
-
-unix_millis to_millis(unix_seconds s) { return s >= LLONG_MAX / 1000 ? LLONG_MAX : s <= LLONG_MIN / 1000 ? LLONG_MIN : s * 1000; }
-
-std::string column_text(sqlite3_stmt* s, int i) {
-    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-    return text ? std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(s, i))) : std::string();
 }
 
 }  // namespace
@@ -432,93 +384,6 @@ bool sqlite_store::write_rollup(const std::vector<call_row>& batch, std::string&
     }
     sqlite3_clear_bindings(s);
     return true;
-}
-
-std::optional<money> sqlite_store::used(const budget_usage_query& q) {
-    std::string sql = q.in_usd ? "SELECT COALESCE(SUM(cost_usd), 0)"
-                               : "SELECT COALESCE(SUM(CASE WHEN finished_at IS NULL THEN estimate ELSE actual END), 0)";
-    sql += " FROM calls WHERE admitted_at >= ? AND admitted_at < ?";
-    bound_values values;
-    values.integer(to_millis(q.window.start));
-    values.integer(to_millis(q.window.end));
-    if (q.vendor != "*") {
-        sql += " AND vendor = ?";
-        values.text(q.vendor);
-    }
-    if (q.scope.team) {
-        sql += " AND team = ?";
-        values.text(*q.scope.team);
-    }
-    if (q.scope.client) {
-        sql += " AND client = ?";
-        values.text(*q.scope.client);
-    }
-    if (q.scope.account) {
-        sql += " AND account = ?";
-        values.text(*q.scope.account);
-    }
-    if (q.scope.path_prefix) {
-        // Byte-wise, as admission compares prefixes.
-        sql += " AND substr(CAST(path AS BLOB), 1, ?) = CAST(? AS BLOB)";
-        values.integer(static_cast<std::int64_t>(q.scope.path_prefix->size()));
-        values.text(*q.scope.path_prefix);
-    }
-    std::lock_guard lock(read_mutex_);
-    statement s(read_db_, sql);
-    if (!s) return std::nullopt;
-    values.bind(s.get());
-    if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
-    return money::from_micros(sqlite3_column_int64(s.get(), 0));
-}
-
-std::optional<std::vector<usage_row>> sqlite_store::usage(const usage_query& q) {
-    std::string keys;
-    for (const auto g : q.group_by) {
-        if (!keys.empty()) keys += ", ";
-        keys += g == usage_group::day ? std::string("date(day * 86400, 'unixepoch')") : std::string(to_string(g));
-    }
-    // From the per-day sums of finished calls: a pending call (in flight, or lost in a crash) is not in them.
-    std::string sql = "SELECT " + (keys.empty() ? std::string() : keys + ", ") +
-                      "SUM(requests), SUM(succeeded), SUM(rejected), SUM(credits), SUM(cost_usd),"
-                      " CASE WHEN SUM(latency_n) > 0 THEN CAST(SUM(latency_sum) AS REAL) / SUM(latency_n) END"
-                      " FROM usage_daily WHERE day >= ? AND day <= ?";
-    bound_values values;
-    values.integer(days_from_civil(q.from));
-    values.integer(days_from_civil(q.to));
-    auto filter = [&](const char* column, const std::optional<std::string>& value) {
-        if (!value) return;
-        sql += " AND ";
-        sql += column;
-        sql += " = ?";
-        values.text(*value);
-    };
-    filter("client", q.client);
-    filter("team", q.team);
-    filter("vendor", q.vendor);
-    if (!keys.empty()) sql += " GROUP BY " + keys + " ORDER BY " + keys;
-
-    std::vector<usage_row> rows;
-    std::lock_guard lock(read_mutex_);
-    statement s(read_db_, sql);
-    if (!s) return std::nullopt;
-    values.bind(s.get());
-    const int n = static_cast<int>(q.group_by.size());
-    int rc;
-    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-        usage_row r;
-        for (int i = 0; i < n; ++i) r.keys.push_back(column_text(s.get(), i));
-        r.requests = sqlite3_column_int64(s.get(), n);
-        if (r.requests == 0) continue;  // no grouping and no rows: one empty aggregate
-        r.succeeded = sqlite3_column_int64(s.get(), n + 1);
-        r.rejected = sqlite3_column_int64(s.get(), n + 2);
-        r.failed = r.requests - r.succeeded - r.rejected;
-        r.credits = money::from_micros(sqlite3_column_int64(s.get(), n + 3));
-        r.cost_usd = money::from_micros(sqlite3_column_int64(s.get(), n + 4));
-        r.avg_latency_ms = sqlite3_column_type(s.get(), n + 5) == SQLITE_NULL ? 0.0 : sqlite3_column_double(s.get(), n + 5);
-        rows.push_back(std::move(r));
-    }
-    if (rc != SQLITE_DONE) return std::nullopt;
-    return rows;
 }
 
 }  // namespace creditgate::policies
