@@ -3,6 +3,7 @@
 // the head we wrote ourselves, with the framing we chose, through a fixed scratch buffer
 // (bounded memory whatever the body size) and an idle timeout on every read and write.
 
+#include "proxy/flat_message.hpp"
 #include "proxy/http_head.hpp"
 #include "proxy/upstream_stream.hpp"
 
@@ -41,13 +42,13 @@ task<error_code> write_all(Out& out, std::span<const asio::const_buffer> buffers
 
 template <class In, class Out, bool IsRequest>
 task<relay_outcome> relay_body(In& in, beast::flat_buffer& in_buffer,
-                               http::parser<IsRequest, http::buffer_body>& parser, Out& out,
+                               flat_parser<IsRequest>& parser, Out& out,
                                std::string_view head, body_framing framing, std::span<char> scratch,
                                std::chrono::seconds read_timeout, std::chrono::seconds write_timeout) {
     relay_outcome outcome;
     std::string_view pending_head = head;
     char chunk_buf[24];
-    auto& body = parser.get().body();
+    auto& body = parser.body();
 
     while (!parser.is_done()) {
         body.data = scratch.data();

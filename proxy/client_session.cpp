@@ -12,6 +12,7 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/rfc7230.hpp>
 
 #include <memory>
 #include <type_traits>
@@ -23,7 +24,7 @@ constexpr std::size_t read_buffer_bytes = 16 * 1024;  // two recvmsg per request
 constexpr std::size_t scratch_bytes = 16 * 1024;
 constexpr std::uint64_t drain_limit = 64 * 1024;      // a refused request body we still read to keep the connection
 
-bool is_upgrade(const http::fields& f) {
+bool is_upgrade(const flat_fields& f) {
     if (f.find(http::field::upgrade) != f.end()) return true;
     auto it = f.find(http::field::connection);
     return it != f.end() && http::token_list{it->value()}.exists("upgrade");
@@ -68,7 +69,7 @@ public:
                 if (ec) co_return;
                 buffer_.commit(n);
             }
-            request_parser parser;
+            request_parser parser(request_head_);
             parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes));
             parser.body_limit(boost::none);
             tcp_layer(stream_).expires_after(seconds(limits.header_read_s));
@@ -123,7 +124,7 @@ private:
     }
 
     task<bool> drain(request_parser& parser) {
-        auto& body = parser.get().body();
+        auto& body = parser.body();
         while (!parser.is_done()) {
             body.data = scratch_.get();
             body.size = scratch_bytes;
@@ -236,7 +237,7 @@ private:
         in_flight_guard in_flight(worker_.state());
         const forward_request request{target, *vendor, client_tls};
         co_await forward(worker_, *runtime_, stream_, buffer_, parser, request,
-                         std::span<char>(scratch_.get(), scratch_bytes), record);
+                         {std::span<char>(scratch_.get(), scratch_bytes), response_head_}, record);
     }
 
     refusal not_a_vendor(const authority& where) const {
@@ -355,6 +356,8 @@ private:
     const tunnel_origin* inside_;
     beast::flat_buffer buffer_;
     std::unique_ptr<char[]> scratch_;
+    message_head request_head_;   // the heads of every exchange, parsed into reused storage
+    message_head response_head_;
     std::shared_ptr<const runtime> runtime_;
     std::string cached_credentials_;  // the last Proxy-Authorization value that authenticated
     const client_identity* cached_client_ = nullptr;

@@ -6,8 +6,11 @@
 #include "proxy/metered_call.hpp"
 #include "proxy/upstream_connector.hpp"
 
+#include <charconv>
+
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/rfc7230.hpp>
 
 namespace creditgate::proxy {
 namespace {
@@ -32,9 +35,20 @@ std::optional<std::uint64_t> to_std(const boost::optional<std::uint64_t>& v) {
     return v ? std::optional<std::uint64_t>(*v) : std::nullopt;
 }
 
+void append_number(std::string& out, std::uint64_t n) {
+    char digits[20];
+    const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+    out.append(digits, static_cast<std::size_t>(end - digits));
+}
+
 void append_framing(std::string& head, body_framing framing, std::optional<std::uint64_t> length) {
-    if (framing == body_framing::chunked) append_field(head, "Transfer-Encoding", "chunked");
-    else if (length && framing != body_framing::until_close) append_field(head, "Content-Length", std::to_string(*length));
+    if (framing == body_framing::chunked) {
+        head += "Transfer-Encoding: chunked\r\n";
+    } else if (length && framing != body_framing::until_close) {
+        head += "Content-Length: ";
+        append_number(head, *length);
+        head += "\r\n";
+    }
 }
 
 // Codings we cannot inflate for inspection are not offered to vendors whose answers we read.
@@ -70,19 +84,20 @@ std::string request_head(const request_parser& parser, const forward_request& r,
     head += d.host;
     if (d.port != (d.tls ? 443 : 80)) {
         head += ':';
-        head += std::to_string(d.port);
+        append_number(head, d.port);
     }
     head += "\r\n";
+    append_forwarded_fields(req, head, shape.strip_unreadable_codings);
     if (shape.strip_unreadable_codings) {
-        http::fields copy = req.base();  // rare path: only vendors whose answers we read
-        if (auto it = copy.find(http::field::accept_encoding); it != copy.end()) {
-            const std::string codings = readable_codings(it->value());
-            if (codings.empty()) copy.erase(http::field::accept_encoding);
-            else copy.set(http::field::accept_encoding, codings);
+        std::string offered;
+        for (const auto& field : req) {
+            if (field.name() != http::field::accept_encoding) continue;
+            const std::string codings = readable_codings(field.value());
+            if (codings.empty()) continue;
+            if (!offered.empty()) offered += ", ";
+            offered += codings;
         }
-        append_forwarded_fields(copy, head);
-    } else {
-        append_forwarded_fields(req, head);
+        if (!offered.empty()) append_field(head, "Accept-Encoding", offered);
     }
     if (shape.injected_header_key && *shape.injected_header_key && !r.vendor.auth.empty()) {
         const auto& source = r.vendor.auth.front();
@@ -126,7 +141,7 @@ std::string response_head(const response_parser& p, response_framing framing, co
     std::string head;
     head.reserve(512);
     head += client_version < 11 ? "HTTP/1.0 " : "HTTP/1.1 ";
-    head += std::to_string(res.result_int());
+    append_number(head, res.result_int());
     head += ' ';
     head.append(res.reason());
     head += "\r\n";
@@ -176,10 +191,10 @@ constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
 
 // Reads a whole message body (up to `limit` bytes) through a buffer_body parser.
 template <class Stream, bool IsRequest>
-task<error_code> read_body_into(Stream& in, beast::flat_buffer& buffer, http::parser<IsRequest, http::buffer_body>& p,
+task<error_code> read_body_into(Stream& in, beast::flat_buffer& buffer, flat_parser<IsRequest>& p,
                                 std::string& out, std::size_t limit, std::span<char> scratch,
                                 std::chrono::seconds timeout) {
-    auto& body = p.get().body();
+    auto& body = p.body();
     while (!p.is_done() && out.size() < limit) {
         body.data = scratch.data();
         body.size = std::min(scratch.size(), limit - out.size() + 1);
@@ -198,9 +213,10 @@ task<error_code> read_body_into(Stream& in, beast::flat_buffer& buffer, http::pa
 
 template <class ClientStream>
 task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::flat_buffer& client_buffer,
-                   request_parser& parser, const forward_request& request, std::span<char> scratch,
+                   request_parser& parser, const forward_request& request, exchange_space space,
                    exchange_record& record) {
     const auto& req = parser.get();
+    const std::span<char> scratch = space.scratch;
     const auto& limits = rt.limits();
     const auto& vendor = request.vendor;
     auto& metering = *rt.metering();
@@ -354,7 +370,7 @@ task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::fl
             co_return;
         }
 
-        response.emplace();
+        response.emplace(space.response_head);
         response->header_limit(64 * 1024);
         response->body_limit(boost::none);
         if (head_request) response->skip(true);
@@ -368,7 +384,7 @@ task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::fl
                 const unsigned status = ec ? 0 : response->get().result_int();
                 if (ec || status >= 200 || status == 101) break;
                 // Interim answers (103 Early Hints, a stray 100) are not relayed.
-                response.emplace();
+                response.emplace(space.response_head);
                 response->header_limit(64 * 1024);
                 response->body_limit(boost::none);
                 if (head_request) response->skip(true);
@@ -454,10 +470,10 @@ task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::fl
 }
 
 template task<void> forward<intercepted_stream>(worker&, const runtime&, intercepted_stream&, beast::flat_buffer&,
-                                                request_parser&, const forward_request&, std::span<char>,
+                                                request_parser&, const forward_request&, exchange_space,
                                                 exchange_record&);
 template task<void> forward<tcp_stream>(worker&, const runtime&, tcp_stream&, beast::flat_buffer&,
-                                        request_parser&, const forward_request&, std::span<char>,
+                                        request_parser&, const forward_request&, exchange_space,
                                         exchange_record&);
 
 }  // namespace creditgate::proxy

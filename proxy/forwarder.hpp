@@ -5,6 +5,7 @@
 
 #include "policies/vendor_profile.hpp"
 #include "proxy/exchange.hpp"
+#include "proxy/flat_message.hpp"
 #include "proxy/request_target.hpp"
 #include "proxy/worker.hpp"
 
@@ -18,9 +19,16 @@ struct forward_request {
     bool client_is_tls = false;  // CONNECT-intercepted: as_client upstreams use TLS
 };
 
+// What a connection lends each exchange, reused from one to the next: the scratch buffer
+// bodies pass through and the storage of the vendor's answer head.
+struct exchange_space {
+    std::span<char> scratch;
+    message_head& response_head;
+};
+
 template <class ClientStream>
 task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::flat_buffer& client_buffer,
-                   request_parser& parser, const forward_request& request, std::span<char> scratch,
+                   request_parser& parser, const forward_request& request, exchange_space space,
                    exchange_record& record);
 
 }  // namespace creditgate::proxy

@@ -1,6 +1,7 @@
 #include "proxy/http_head.hpp"
 
 #include <boost/beast/core/string.hpp>
+#include <boost/beast/http/rfc7230.hpp>
 
 namespace creditgate::proxy {
 namespace {
@@ -37,27 +38,20 @@ std::string lower(std::string_view s) {
 
 }  // namespace
 
-body_framing framing_of(const http::fields& fields, bool is_request, bool parser_chunked, bool has_length) {
-    if (parser_chunked) return body_framing::chunked;
-    if (has_length) return body_framing::content_length;
-    if (is_request) return body_framing::none;
-    return body_framing::until_close;
-}
-
-hop_by_hop_filter::hop_by_hop_filter(const http::fields& fields) {
+hop_by_hop_filter::hop_by_hop_filter(const flat_fields& fields) {
     auto it = fields.find(http::field::connection);
     if (it == fields.end()) return;
     // Standard tokens (close, keep-alive, upgrade) name fields we drop anyway; keep the rest.
     for (auto token : http::token_list{it->value()}) {
-        std::string t = lower(token);
-        if (t == "close" || t == "keep-alive" || t == "upgrade") continue;
+        if (beast::iequals(token, "close") || beast::iequals(token, "keep-alive") || beast::iequals(token, "upgrade"))
+            continue;
         connection_tokens_ += ',';
-        connection_tokens_ += t;
+        connection_tokens_ += lower(token);
     }
     if (!connection_tokens_.empty()) connection_tokens_ += ',';
 }
 
-bool hop_by_hop_filter::drops(const http::fields::value_type& field) const {
+bool hop_by_hop_filter::drops(const field_view& field) const {
     if (is_hop_by_hop(field.name())) return true;
     if (connection_tokens_.empty()) return false;
     std::string needle(1, ',');
@@ -73,15 +67,24 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
     out.append("\r\n");
 }
 
-void append_forwarded_fields(const http::fields& fields, std::string& out) {
+void append_forwarded_fields(const flat_fields& fields, std::string& out, bool drop_accept_encoding) {
     const hop_by_hop_filter filter(fields);
+    std::string_view run;  // kept lines, adjacent in the head's text
     for (const auto& field : fields) {
         if (is_rewritten(field.name()) || filter.drops(field)) continue;
-        append_field(out, field.name_string(), field.value());
+        if (drop_accept_encoding && field.name() == http::field::accept_encoding) continue;
+        const std::string_view line = field.line();
+        if (!run.empty() && run.data() + run.size() == line.data()) {
+            run = {run.data(), run.size() + line.size()};
+        } else {
+            out.append(run);
+            run = line;
+        }
     }
+    out.append(run);
 }
 
-void append_via(const http::fields& fields, unsigned version, std::string& out) {
+void append_via(const flat_fields& fields, unsigned version, std::string& out) {
     const std::string_view ours = version == 10 ? "1.0 creditgate" : "1.1 creditgate";
     std::string value;
     for (const auto& field : fields) {

@@ -3,9 +3,7 @@
 // the first body bytes leave in one write (Beast's serializer cost 13% of CPU here), and
 // the rules for which fields cross the proxy (hop-by-hop ones never do).
 
-#include "proxy/http_io.hpp"
-
-#include <boost/beast/http/fields.hpp>
+#include "proxy/flat_message.hpp"
 
 #include <string>
 #include <string_view>
@@ -15,28 +13,27 @@ namespace creditgate::proxy {
 // How a message body is delimited on the wire.
 enum class body_framing { none, content_length, chunked, until_close };
 
-// The framing a parsed header announces (requests never use until_close).
-body_framing framing_of(const http::fields& fields, bool is_request, bool parser_chunked, bool has_length);
-
 // True for hop-by-hop fields (RFC 9110 §7.6.1) and for those the message's Connection
 // field lists. Proxy-Authorization is among them: it is ours, never the vendor's.
 class hop_by_hop_filter {
 public:
-    explicit hop_by_hop_filter(const http::fields& fields);
-    bool drops(const http::fields::value_type& field) const;
+    explicit hop_by_hop_filter(const flat_fields& fields);
+    bool drops(const field_view& field) const;
 
 private:
     std::string connection_tokens_;  // lower-cased, comma-separated, for rare custom names
 };
 
 // Appends "Name: value\r\n" for every end-to-end field, skipping also Host, Via, Expect,
-// Content-Length and Transfer-Encoding (the caller writes those as its framing decides).
-void append_forwarded_fields(const http::fields& fields, std::string& out);
+// Content-Length and Transfer-Encoding (the caller writes those as its framing decides), and
+// Accept-Encoding when asked to (the caller writes its own). Lines that stay adjacent are
+// copied as one run.
+void append_forwarded_fields(const flat_fields& fields, std::string& out, bool drop_accept_encoding = false);
 
 void append_field(std::string& out, std::string_view name, std::string_view value);
 
 // Via: the previous hops plus ours.
-void append_via(const http::fields& fields, unsigned version, std::string& out);
+void append_via(const flat_fields& fields, unsigned version, std::string& out);
 
 // Chunk framing for a relayed piece of `size` bytes: "1a2f\r\n".
 std::string_view chunk_header(std::size_t size, char (&buf)[24]);

@@ -10,7 +10,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/parser.hpp>
 
 #include <chrono>
 
@@ -37,9 +36,6 @@ using steady_timer = asio::basic_waitable_timer<std::chrono::steady_clock, asio:
 
 // Errors from traffic are values, not exceptions: every await on the data path uses this.
 inline constexpr auto use_nothrow = asio::as_tuple(use_task);
-
-using request_parser = http::request_parser<http::buffer_body>;
-using response_parser = http::response_parser<http::buffer_body>;
 
 inline std::chrono::seconds seconds(std::int64_t s) { return std::chrono::seconds(s); }
 

@@ -13,16 +13,16 @@ using policies::percent_encode;
 
 }  // namespace
 
-policies::header_lookup lookup_in(const http::fields& fields) {
+policies::header_lookup lookup_in(const flat_fields& fields) {
     return [&fields](std::string_view name) -> std::optional<std::string_view> {
         auto it = fields.find(name);
         if (it == fields.end()) return std::nullopt;
-        return std::string_view(it->value().data(), it->value().size());
+        return it->value();
     };
 }
 
 call_plan plan_call(const runtime& rt, const policies::vendor_profile& vendor, const absolute_target& target,
-                    const http::fields& request_fields) {
+                    const flat_fields& request_fields) {
     call_plan plan;
     const std::string_view origin = target.origin_form;
     if (auto q = origin.find('?'); q != std::string_view::npos) plan.query = policies::parse_query(origin.substr(q + 1));
@@ -162,7 +162,7 @@ std::optional<std::string> inflate_for_inspection(std::string_view encoding, std
 
 policies::settlement settle_call(policies::metering& metering, const policies::vendor_profile& vendor,
                                  admitted_call& call, std::optional<std::size_t> account, unsigned status,
-                                 const http::fields& response_fields, std::string_view inspected_body) {
+                                 const flat_fields& response_fields, std::string_view inspected_body) {
     nlohmann::json parsed;
     const bool wants_json = vendor.response.reads_body() && !inspected_body.empty();
     if (wants_json) parsed = nlohmann::json::parse(inspected_body, nullptr, false);

@@ -5,11 +5,11 @@
 
 #include "policies/admission.hpp"
 #include "policies/cost_model.hpp"
+#include "proxy/flat_message.hpp"
 #include "proxy/refusal.hpp"
 #include "proxy/request_target.hpp"
 #include "proxy/worker.hpp"
 
-#include <boost/beast/http/fields.hpp>
 
 #include <optional>
 #include <string>
@@ -24,11 +24,11 @@ struct call_plan {
     std::optional<refusal> refused;             // unregistered_key
 };
 
-// Case-insensitive field lookup over a Beast header, as the cost model reads headers.
-policies::header_lookup lookup_in(const http::fields& fields);
+// Case-insensitive field lookup over a parsed head, as the cost model reads headers.
+policies::header_lookup lookup_in(const flat_fields& fields);
 
 call_plan plan_call(const runtime& rt, const policies::vendor_profile& vendor, const absolute_target& target,
-                    const http::fields& request_fields);
+                    const flat_fields& request_fields);
 
 // The origin-form target with an injected query key, or unchanged.
 std::string target_with_key(const absolute_target& target, const policies::vendor_profile& vendor, const call_plan& plan);
@@ -51,6 +51,6 @@ std::optional<std::string> inflate_for_inspection(std::string_view encoding, std
 // and the exhausted mark. Returns the settlement (actual in the vendor's unit).
 policies::settlement settle_call(policies::metering& metering, const policies::vendor_profile& vendor,
                                  admitted_call& call, std::optional<std::size_t> account, unsigned status,
-                                 const http::fields& response_fields, std::string_view inspected_body);
+                                 const flat_fields& response_fields, std::string_view inspected_body);
 
 }  // namespace creditgate::proxy

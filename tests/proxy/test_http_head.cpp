@@ -6,26 +6,30 @@
 using namespace creditgate::proxy;
 
 TEST_CASE("hop-by-hop fields never cross the proxy", "[head]") {
-    http::fields f;
-    f.set("Connection", "keep-alive, X-Private-Hop");
-    f.set("Keep-Alive", "timeout=5");
-    f.set("Proxy-Authorization", "Basic secret");
-    f.set("Proxy-Connection", "keep-alive");
-    f.set("TE", "trailers");
-    f.set("Upgrade", "websocket");
-    f.set("X-Private-Hop", "1");
-    f.set("Host", "old");
-    f.set("Content-Length", "5");
-    f.set("Accept", "*/*");
+    flat_fields f;
+    f.insert("Connection", "keep-alive, X-Private-Hop");
+    f.insert("Keep-Alive", "timeout=5");
+    f.insert("Proxy-Authorization", "Basic secret");
+    f.insert("Proxy-Connection", "keep-alive");
+    f.insert("TE", "trailers");
     f.insert("X-Multi", "1");
+    f.insert("Upgrade", "websocket");
+    f.insert("x-private-hop", "1");
+    f.insert("Host", "old");
+    f.insert("Content-Length", "5");
+    f.insert("Accept", "*/*");
     f.insert("X-Multi", "2");
+    f.insert("Accept-Encoding", "gzip, br");
     std::string out;
     append_forwarded_fields(f, out);
-    CHECK(out == "Accept: */*\r\nX-Multi: 1\r\nX-Multi: 2\r\n");
+    CHECK(out == "X-Multi: 1\r\nAccept: */*\r\nX-Multi: 2\r\nAccept-Encoding: gzip, br\r\n");
+    out.clear();
+    append_forwarded_fields(f, out, true);
+    CHECK(out == "X-Multi: 1\r\nAccept: */*\r\nX-Multi: 2\r\n");
 }
 
 TEST_CASE("Via appends our hop", "[head]") {
-    http::fields f;
+    flat_fields f;
     std::string out;
     append_via(f, 11, out);
     CHECK(out == "Via: 1.1 creditgate\r\n");
