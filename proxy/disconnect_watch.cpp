@@ -23,10 +23,15 @@ disconnect_watch::disconnect_watch(tcp_socket& client, tcp_stream& upstream)
 }
 
 void disconnect_watch::arm() {
+    // A peeking receive rather than async_wait(wait_read): Asio re-registers the descriptor with
+    // epoll (one epoll_ctl per call) for a wait, while a receive is first tried at once (a cheap
+    // EAGAIN) and then parked on the registration the socket already has. Peeking consumes
+    // nothing, so a pipelined request stays for the next read.
     // The handler may run after this object is gone (a completion already queued when stop()
     // ran): it touches only the shared state until it has checked `active`.
-    client_.async_wait(tcp_socket::wait_read, [s = state_, &client = client_](error_code ec) {
-        if (!s->active || ec) return;
+    client_.async_receive(asio::buffer(&state_->peeked, 1), tcp_socket::message_peek,
+                          [s = state_, &client = client_](error_code ec, std::size_t) {
+        if (!s->active || ec == asio::error::operation_aborted) return;
         // Readable: EOF, an error, or pending bytes followed by a FIN (a TLS client's close_notify).
         // Bytes alone (a pipelined request) are not a hang-up: the watch just ends.
         if (client_has_left(client)) {

@@ -27,6 +27,7 @@ private:
     struct state {
         bool active = true;
         bool client_left = false;
+        char peeked = 0;  // the receive's buffer: the byte it looks at, never consumed
         tcp_stream* upstream;
     };
     void arm();
