@@ -205,6 +205,8 @@ sqlite_store::~sqlite_store() {
         wake_.notify_all();
         writer_.join();
     }
+    std::vector<call_row> unwritten;  // after a failed last attempt: said so by the writer
+    take_incoming(unwritten);
     sqlite3_finalize(upsert_);
     sqlite3_finalize(upsert_many_);
     sqlite3_finalize(rollup_);
@@ -213,18 +215,35 @@ sqlite_store::~sqlite_store() {
 }
 
 void sqlite_store::append(call_row row) {
-    {
-        std::lock_guard lock(mutex_);
-        queue_.push_back(std::move(row));
-        ++appended_;
+    auto* node = new row_node{std::move(row), incoming_.load(std::memory_order_relaxed)};
+    while (!incoming_.compare_exchange_weak(node->next, node, std::memory_order_release, std::memory_order_relaxed)) {
     }
+    // Counted once it is in: a flush that waits for this count finds the row in the stack.
+    appended_.fetch_add(1, std::memory_order_release);
     // The writer wakes on its own every flush_ms; rows are never worth a wake-up of their own.
+}
+
+void sqlite_store::take_incoming(std::vector<call_row>& into) {
+    row_node* newest = incoming_.exchange(nullptr, std::memory_order_acquire);
+    row_node* oldest = nullptr;
+    while (newest) {  // the stack is newest first: reverse it
+        row_node* next = newest->next;
+        newest->next = oldest;
+        oldest = newest;
+        newest = next;
+    }
+    while (oldest) {
+        into.push_back(std::move(oldest->row));
+        row_node* next = oldest->next;
+        delete oldest;
+        oldest = next;
+    }
 }
 
 bool sqlite_store::flush() {
     if (!writer_.joinable()) return true;
     std::unique_lock lock(mutex_);
-    const std::uint64_t target = appended_;
+    const std::uint64_t target = appended_.load(std::memory_order_acquire);
     const std::uint64_t attempts = attempts_;
     flush_wanted_ = true;
     wake_.notify_all();
@@ -257,14 +276,16 @@ void sqlite_store::writer_loop() {
             applied = mode;
         }
         flush_wanted_ = false;
-        if (queue_.empty()) {
+        batch.swap(queue_);  // what a failed attempt kept goes first
+        lock.unlock();
+        take_incoming(batch);
+        if (batch.empty()) {
+            lock.lock();
             written_cv_.notify_all();
             if (stopping_) return;
             continue;
         }
-        batch.swap(queue_);
         const std::size_t count = batch.size();
-        lock.unlock();
         const bool ok = write_batch(batch);
         // Outside the lock: destroying thousands of rows takes a while, and request threads
         // append under this lock.
@@ -276,9 +297,7 @@ void sqlite_store::writer_loop() {
         if (ok) {
             written_ += count;
         } else {
-            // Kept for the next attempt, in order, ahead of what arrived meanwhile.
-            std::move(queue_.begin(), queue_.end(), std::back_inserter(batch));
-            queue_.clear();
+            // Kept for the next attempt, in order, ahead of what arrives meanwhile.
             queue_.swap(batch);
             if (queue_.size() > options_.max_queued) {
                 const std::size_t excess = queue_.size() - options_.max_queued;

@@ -9,6 +9,7 @@
 
 #include "policies/store/ledger_store.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -66,10 +67,22 @@ private:
     sqlite3* read_db_ = nullptr;
     std::mutex read_mutex_;  // one query at a time on the read connection
 
-    std::mutex mutex_;
+    // Request threads hand rows over through a lock-free stack that the writer takes whole.
+    // The writer runs as SCHED_IDLE and can sit preempted for milliseconds while both cores are
+    // busy: with a mutex between them, a request thread that wanted it waited that long too
+    // (the SQLite ledger's p99 was twice the memory ledger's). No lock of theirs is ever its.
+    struct row_node {
+        call_row row;
+        row_node* next;
+    };
+    void take_incoming(std::vector<call_row>& into);  // oldest first
+    std::atomic<row_node*> incoming_{nullptr};
+    std::atomic<std::uint64_t> appended_{0};
+
+    std::mutex mutex_;  // the writer's state, for flush() and the destructor; never taken per row
     std::condition_variable wake_, written_cv_;
-    std::vector<call_row> queue_;
-    std::uint64_t appended_ = 0, written_ = 0, attempts_ = 0;
+    std::vector<call_row> queue_;  // rows a failed write kept, oldest first
+    std::uint64_t written_ = 0, attempts_ = 0;
     bool flush_wanted_ = false, stopping_ = false, last_failed_ = false;
     std::atomic<bool> healthy_{true};
     std::atomic<std::uint64_t> dropped_{0};
