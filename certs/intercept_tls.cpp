@@ -72,7 +72,9 @@ ssl_ctx_ptr make_intercept_context(std::string& error) {
         error = last_openssl_error();
         return nullptr;
     }
-    SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
+    // The leaf goes alone: clients trust our CA itself. Without NO_AUTO_CHAIN OpenSSL would try
+    // to build a chain from this context's (empty) store on every handshake, and fail.
+    SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
     return ctx;
 }
 
