@@ -219,6 +219,54 @@ private:
     char* p_;
 };
 
+// The fields of an access line, in one order for both formats: JSON members
+// (,"key":"value") or key=value pairs with "-" for empty values.
+struct access_fields {
+    line_writer& w;
+    bool json;
+
+    void begin() {
+        if (json) {
+            w.put("{\"ts\":\"");
+            w.put_utc_now();
+            w.put("\",\"level\":\"info\",\"logger\":\"access\"");
+        } else {
+            w.put_utc_now();
+            w.put(" info access:");
+        }
+    }
+    void end() { w.put(json ? std::string_view("}\n") : std::string_view("\n")); }
+
+    void key(std::string_view k) {
+        if (json) {
+            w.put(",\"");
+            w.put(k);
+            w.put("\":");
+        } else {
+            w.put(' ');
+            w.put(k);
+            w.put('=');
+        }
+    }
+    void text(std::string_view k, std::string_view value) {
+        key(k);
+        if (json) w.put_json(value);
+        else w.put(or_dash(value));
+    }
+    void raw(std::string_view k, std::string_view value) {  // a number already formatted
+        key(k);
+        w.put(value);
+    }
+    void number(std::string_view k, std::uint64_t value) {
+        key(k);
+        w.put_uint(value);
+    }
+    void millis(std::string_view k, std::chrono::steady_clock::duration elapsed) {
+        key(k);
+        w.put_millis(elapsed);
+    }
+};
+
 }  // namespace
 
 void log_access(const exchange_record& r) {
@@ -238,76 +286,25 @@ void log_access(const exchange_record& r) {
     const std::size_t at = out.size();
     out.resize(at + 400 + (json ? 6 * strings + 2 * 11 : strings + 11));
     line_writer w(out.data() + at);
-    if (json) {
-        w.put("{\"ts\":\"");
-        w.put_utc_now();
-        w.put("\",\"level\":\"info\",\"logger\":\"access\",\"id\":");
-        w.put_json(r.request_id);
-        w.put(",\"client\":");
-        w.put_json(client);
-        w.put(",\"team\":");
-        w.put_json(team);
-        w.put(",\"method\":");
-        w.put_json(r.method);
-        w.put(",\"host\":");
-        w.put_json(r.host);
-        w.put(",\"path\":");
-        w.put_json(r.path);
-        w.put(",\"status\":");
-        w.put_uint(r.status);
-        w.put(",\"bytes\":");
-        w.put_uint(r.bytes_sent);
-        w.put(",\"ms\":");
-        w.put_millis(elapsed);
-        w.put(",\"outcome\":");
-        w.put_json(r.outcome);
-        if (!r.vendor.empty()) {
-            w.put(",\"vendor\":");
-            w.put_json(r.vendor);
-            w.put(",\"account\":");
-            w.put_json(r.account);
-            w.put(",\"decision\":");
-            w.put_json(r.decision);
-            if (r.cost) {
-                w.put(",\"cost\":");
-                w.put(cost);
-            }
-        }
-        w.put("}\n");
-    } else {
-        w.put_utc_now();
-        w.put(" info access: id=");
-        w.put(r.request_id);
-        w.put(" client=");
-        w.put(or_dash(client));
-        w.put(" team=");
-        w.put(or_dash(team));
-        w.put(" method=");
-        w.put(or_dash(r.method));
-        w.put(" host=");
-        w.put(or_dash(r.host));
-        w.put(" path=");
-        w.put(or_dash(r.path));
-        w.put(" status=");
-        w.put_uint(r.status);
-        w.put(" bytes=");
-        w.put_uint(r.bytes_sent);
-        w.put(" ms=");
-        w.put_millis(elapsed);
-        w.put(" outcome=");
-        w.put(or_dash(r.outcome));
-        if (!r.vendor.empty()) {
-            w.put(" vendor=");
-            w.put(r.vendor);
-            w.put(" account=");
-            w.put(or_dash(r.account));
-            w.put(" decision=");
-            w.put(or_dash(r.decision));
-            w.put(" cost=");
-            w.put(cost);
-        }
-        w.put('\n');
+    access_fields f{w, json};
+    f.begin();
+    f.text("id", r.request_id);
+    f.text("client", client);
+    f.text("team", team);
+    f.text("method", r.method);
+    f.text("host", r.host);
+    f.text("path", r.path);
+    f.number("status", r.status);
+    f.number("bytes", r.bytes_sent);
+    f.millis("ms", elapsed);
+    f.text("outcome", r.outcome);
+    if (!r.vendor.empty()) {
+        f.text("vendor", r.vendor);
+        f.text("account", r.account);
+        f.text("decision", r.decision);
+        if (r.cost || !json) f.raw("cost", cost);  // text lines say "cost=-"
     }
+    f.end();
     out.resize(static_cast<std::size_t>(w.end() - out.data()));
     if (out.size() >= access_flush_bytes) access_lines.flush();
 }
