@@ -49,23 +49,13 @@ void metrics::record(const exchange_record& r) {
     const std::string_view decision = !r.decision.empty() ? std::string_view(r.decision)
                                       : !r.outcome.empty() ? std::string_view(r.outcome)
                                                            : std::string_view("forwarded");
-    const std::string_view client = r.client ? std::string_view(r.client->id) : std::string_view();
-    const std::string_view team = r.client ? std::string_view(r.client->team) : std::string_view();
+    const std::string client = r.client ? r.client->id : std::string();
+    const std::string team = r.client ? r.client->team : std::string();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - r.started).count();
     const auto bucket = std::lower_bound(bucket_bounds.begin(), bucket_bounds.end(), seconds) - bucket_bounds.begin();
-    const std::array<std::string_view, 4> request_labels{client, team, r.vendor, decision};
     std::lock_guard lock(mutex_);
-    auto counted = requests_.find(request_labels);
-    if (counted == requests_.end())
-        counted = requests_.emplace(std::array<std::string, 4>{std::string(client), std::string(team), r.vendor, std::string(decision)}, 0).first;
-    ++counted->second;
-    if (r.cost && !r.vendor.empty()) {
-        const std::array<std::string_view, 3> credit_labels{client, team, r.vendor};
-        auto credited = credits_.find(credit_labels);
-        if (credited == credits_.end())
-            credited = credits_.emplace(std::array<std::string, 3>{std::string(client), std::string(team), r.vendor}, policies::money{}).first;
-        credited->second += *r.cost;
-    }
+    ++requests_[{client, team, r.vendor, std::string(decision)}];
+    if (r.cost && !r.vendor.empty()) credits_[{client, team, r.vendor}] += *r.cost;
     ++buckets_[static_cast<std::size_t>(bucket)];
     duration_sum_ += seconds;
     ++duration_count_;
