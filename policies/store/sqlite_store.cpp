@@ -205,8 +205,11 @@ sqlite_store::~sqlite_store() {
         wake_.notify_all();
         writer_.join();
     }
-    std::vector<call_row> unwritten;  // after a failed last attempt: said so by the writer
+    // Rows handed over while a failing last attempt ran: the writer's message did not count them.
+    std::vector<call_row> unwritten;
     take_incoming(unwritten);
+    if (!unwritten.empty() && options_.on_error)
+        options_.on_error(std::to_string(unwritten.size()) + " more ledger rows not written at shutdown");
     sqlite3_finalize(upsert_);
     sqlite3_finalize(upsert_many_);
     sqlite3_finalize(rollup_);
@@ -287,8 +290,7 @@ void sqlite_store::writer_loop() {
         }
         const std::size_t count = batch.size();
         const bool ok = write_batch(batch);
-        // Outside the lock: destroying thousands of rows takes a while, and request threads
-        // append under this lock.
+        // Outside the lock: destroying thousands of rows takes a while, and flush() waits on it.
         if (ok) batch.clear();
         lock.lock();
         ++attempts_;
