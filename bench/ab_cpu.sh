@@ -20,15 +20,7 @@ wait_port "$nginx_port"
 
 ports=() cg_pids=()
 for i in 0 1; do
-  cat > "$work/cg-$i.json" <<CONF
-{ "listen": "127.0.0.1:0", "admin": { "listen": "127.0.0.1:0", "token": "bench" }, "state_dir": "$work/var-$i",
-  "threads": ${CREDITGATE_THREADS:-1}, "storage": { "kind": "$kind" }, "log": { "level": "info", "file": "$work/cg-$i.log" },
-  "vendors_dir": "$here/../config/vendors",
-  "vendors": [ { "use": "scraperapi", "hosts": ["bench.local"], "upstream_tls": "never" } ],
-  "resolve": { "bench.local:$nginx_port": "127.0.0.1:$nginx_port" },
-  "clients": [ { "id": "bench", "team": "bench", "secret": "bench-secret" } ],
-  "budgets": [ { "id": "bench-credits", "scope": { "team": "bench" }, "vendor": "scraperapi", "limit": 1000000000, "period": "month" } ] }
-CONF
+  bench_config "$kind" "ab-$i" > "$work/cg-$i.json"
   start_creditgate "${binaries[$i]}" "$work/cg-$i.json" "cg-$i"
   ports+=("$cg_port")
   cg_pids+=("${pids[-1]}")

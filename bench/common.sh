@@ -43,3 +43,27 @@ CONF
   nginx -c "$dir/nginx.conf" -p "$dir" &
   pids+=($!)
 }
+
+# bench_config KIND [NAME]: a creditgate config for the benchmarks, with `storage.kind` KIND, its
+# state in $work/var-NAME and its log in $work/creditgate-NAME.log (NAME defaults to KIND). The
+# origin at $nginx_port is a vendor (a `use` override, plain upstream), the access log is on, and
+# metering is on: every call is estimated, frozen against a credits budget and settled.
+bench_config() {
+  local name=${2:-$1}
+  cat <<CONF
+{
+  "listen": "127.0.0.1:0",
+  "admin": { "listen": "127.0.0.1:0", "token": "bench" },
+  "state_dir": "$work/var-$name",
+  "threads": ${CREDITGATE_THREADS:-1},
+  "storage": { "kind": "$1" },
+  "log": { "level": "info", "file": "$work/creditgate-$name.log" },
+  "vendors_dir": "$here/../config/vendors",
+  "vendors": [ { "use": "scraperapi", "hosts": ["bench.local"], "upstream_tls": "never" } ],
+  "resolve": { "bench.local:$nginx_port": "127.0.0.1:$nginx_port" },
+  "clients": [ { "id": "bench", "team": "bench", "secret": "bench-secret" } ],
+  "budgets": [ { "id": "bench-credits", "scope": { "team": "bench" }, "vendor": "scraperapi",
+                 "limit": 1000000000, "period": "month" } ]
+}
+CONF
+}

@@ -21,27 +21,8 @@ wait_port "$nginx_port"
 
 # --- creditgate: the bench host is a vendor (a `use` override, plain upstream), access log on.
 # Two instances: the embedded SQLite ledger (the default) and storage.kind "memory".
-cg_config() {  # KIND
-  cat <<CONF
-{
-  "listen": "127.0.0.1:0",
-  "admin": { "listen": "127.0.0.1:0", "token": "bench" },
-  "state_dir": "$work/var-$1",
-  "threads": ${CREDITGATE_THREADS:-1},
-  "storage": { "kind": "$1" },
-  "log": { "level": "info", "file": "$work/creditgate-$1.log" },
-  "vendors_dir": "$here/../config/vendors",
-  "vendors": [ { "use": "scraperapi", "hosts": ["bench.local"], "upstream_tls": "never" } ],
-  "resolve": { "bench.local:$nginx_port": "127.0.0.1:$nginx_port" },
-  "clients": [ { "id": "bench", "team": "bench", "secret": "bench-secret" } ],
-  // Metering on: every call is estimated, frozen against this budget, settled, and written to the ledger.
-  "budgets": [ { "id": "bench-credits", "scope": { "team": "bench" }, "vendor": "scraperapi",
-                 "limit": 1000000000, "period": "month" } ]
-}
-CONF
-}
-cg_config sqlite > "$work/creditgate.json"
-cg_config memory > "$work/creditgate-memory.json"
+bench_config sqlite > "$work/creditgate.json"
+bench_config memory > "$work/creditgate-memory.json"
 start_creditgate "$binary" "$work/creditgate-memory.json" creditgate-memory
 mem_port=$cg_port
 start_creditgate "$binary" "$work/creditgate.json"
