@@ -44,12 +44,13 @@ CONF
   pids+=($!)
 }
 
-# bench_config KIND [NAME]: a creditgate config for the benchmarks, with `storage.kind` KIND, its
-# state in $work/var-NAME and its log in $work/creditgate-NAME.log (NAME defaults to KIND). The
-# origin at $nginx_port is a vendor (a `use` override, plain upstream), the access log is on, and
-# metering is on: every call is estimated, frozen against a credits budget and settled.
+# bench_config KIND [NAME] [UPSTREAM_TLS] [MEMBERS]: a creditgate config for the benchmarks, with
+# `storage.kind` KIND, its state in $work/var-NAME and its log in $work/creditgate-NAME.log (NAME
+# defaults to KIND). bench.local at $nginx_port is a vendor (a `use` override, `upstream_tls`
+# UPSTREAM_TLS, default never), the access log is on, and metering is on: every call is estimated,
+# frozen against a credits budget and settled. MEMBERS are more top-level members ("tls": {...},).
 bench_config() {
-  local name=${2:-$1}
+  local name=${2:-$1} upstream_tls=${3:-never} members=${4:-}
   cat <<CONF
 {
   "listen": "127.0.0.1:0",
@@ -58,8 +59,9 @@ bench_config() {
   "threads": ${CREDITGATE_THREADS:-1},
   "storage": { "kind": "$1" },
   "log": { "level": "info", "file": "$work/creditgate-$name.log" },
+  $members
   "vendors_dir": "$here/../config/vendors",
-  "vendors": [ { "use": "scraperapi", "hosts": ["bench.local"], "upstream_tls": "never" } ],
+  "vendors": [ { "use": "scraperapi", "hosts": ["bench.local"], "upstream_tls": "$upstream_tls" } ],
   "resolve": { "bench.local:$nginx_port": "127.0.0.1:$nginx_port" },
   "clients": [ { "id": "bench", "team": "bench", "secret": "bench-secret" } ],
   "budgets": [ { "id": "bench-credits", "scope": { "team": "bench" }, "vendor": "scraperapi",

@@ -31,22 +31,8 @@ wait_port "$nginx_port"
 nginx_pid=${pids[-1]}
 
 # --- creditgate: bench.local is a vendor reached over verified TLS; interception on ---
-cat > "$work/creditgate.json" <<CONF
-{
-  "listen": "127.0.0.1:0",
-  "admin": { "listen": "127.0.0.1:0", "token": "bench" },
-  "state_dir": "$work/var",
-  "threads": ${CREDITGATE_THREADS:-1},
-  "storage": { "kind": "memory" },
-  "log": { "level": "info", "file": "$work/creditgate.log" },
-  "tls": { "mitm": true, "upstream_ca_file": "$work/pki/ca.pem" },
-  "vendors_dir": "$here/../config/vendors",
-  "vendors": [ { "use": "scraperapi", "hosts": ["bench.local"], "upstream_tls": "always" } ],
-  "resolve": { "bench.local:$nginx_port": "127.0.0.1:$nginx_port" },
-  "clients": [ { "id": "bench", "team": "bench", "secret": "bench-secret" } ],
-  "budgets": [ { "id": "bench-credits", "scope": { "team": "bench" }, "vendor": "scraperapi", "limit": 1000000000, "period": "month" } ]
-}
-CONF
+bench_config memory tls always "\"tls\": { \"mitm\": true, \"upstream_ca_file\": \"$work/pki/ca.pem\" }," \
+  > "$work/creditgate.json"
 start_creditgate "$binary" "$work/creditgate.json"
 cg_pid=${pids[-1]}
 
@@ -61,7 +47,7 @@ wait_port "$mitm_port"
 for _ in $(seq 100); do [ -f "$work/mitm/mitmproxy-ca-cert.pem" ] && break; sleep 0.05; done
 
 # hey (Go) trusts SSL_CERT_FILE: the bench CA (direct), creditgate's CA and mitmproxy's.
-cat "$work/pki/ca.pem" "$work/var/ca/creditgate-ca.pem" "$work/mitm/mitmproxy-ca-cert.pem" > "$work/trust.pem"
+cat "$work/pki/ca.pem" "$work/var-tls/ca/creditgate-ca.pem" "$work/mitm/mitmproxy-ca-cert.pem" > "$work/trust.pem"
 export SSL_CERT_FILE="$work/trust.pem"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 
@@ -117,7 +103,7 @@ for r in $(seq "$rounds"); do
   run direct new-conn "" "$direct" | tee -a "$results"
   run creditgate new-conn "$cg" "$vendor" | tee -a "$results"
 done
-grep -q "status=200" "$work/creditgate.log" || { echo "creditgate served nothing" >&2; exit 1; }
+grep -q "status=200" "$work/creditgate-tls.log" || { echo "creditgate served nothing" >&2; exit 1; }
 
 $py - "$results" <<'PY'
 import statistics, sys
