@@ -16,21 +16,20 @@ bool client_has_left(tcp_socket& client) {
     return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
-disconnect_watch::disconnect_watch(tcp_socket& client, tcp_stream& upstream)
-    : client_(client), state_(std::make_shared<state>()) {
-    state_->upstream = &upstream;
-    arm();
+disconnect_watch::disconnect_watch(watch_roster& roster, tcp_socket& client, tcp_stream& upstream)
+    : client_(client), upstream_(upstream) {
+    roster.enroll(*this);
 }
 
 void disconnect_watch::arm() {
+    armed_ = std::make_shared<armed_state>();
+    armed_->upstream = &upstream_;
     // A peeking receive rather than async_wait(wait_read): Asio re-registers the descriptor with
-    // epoll (one epoll_ctl per call) for a wait, while a receive is first tried at once (a cheap
-    // EAGAIN) and then parked on the registration the socket already has. Peeking consumes
-    // nothing, so a pipelined request stays for the next read.
-    // The handler may run after this object is gone (a completion already queued when stop()
-    // ran): it touches only the shared state until it has checked `active`.
-    client_.async_receive(asio::buffer(&state_->peeked, 1), tcp_socket::message_peek,
-                          [s = state_, &client = client_](error_code ec, std::size_t) {
+    // epoll (one epoll_ctl per call) for a wait, while a receive is first tried at once and then
+    // parked on the registration the socket already has. Peeking consumes nothing, so a
+    // pipelined request stays for the next read.
+    client_.async_receive(asio::buffer(&armed_->peeked, 1), tcp_socket::message_peek,
+                          [s = armed_, &client = client_](error_code ec, std::size_t) {
         if (!s->active || ec == asio::error::operation_aborted) return;
         // Readable: EOF, an error, or pending bytes followed by a FIN (a TLS client's close_notify).
         // Bytes alone (a pipelined request) are not a hang-up: the watch just ends.
@@ -43,10 +42,38 @@ void disconnect_watch::arm() {
 }
 
 void disconnect_watch::stop() {
-    if (!state_->active) return;
-    state_->active = false;
+    unlink();
+    if (!armed_ || !armed_->active) return;
+    armed_->active = false;
     error_code ignored;
     client_.cancel(ignored);  // nothing else is pending on the client while we wait upstream
+}
+
+void watch_roster::enroll(disconnect_watch& watch) {
+    watch.enrolled_at_ = tick_;
+    waiting_.push_back(watch);
+    if (!ticking_) schedule_tick();
+}
+
+void watch_roster::schedule_tick() {
+    ticking_ = true;
+    timer_.expires_after(tick_period);
+    timer_.async_wait([this](error_code ec) {
+        if (ec == asio::error::operation_aborted) return;  // the roster is going away
+        ticking_ = false;
+        on_tick();
+    });
+}
+
+void watch_roster::on_tick() {
+    ++tick_;
+    // Arm the calls enrolled before the previous tick: they have waited a full period at least.
+    while (!waiting_.empty() && waiting_.front().enrolled_at_ + 1 < tick_) {
+        disconnect_watch& watch = waiting_.front();
+        waiting_.pop_front();
+        watch.arm();
+    }
+    if (!waiting_.empty()) schedule_tick();
 }
 
 }  // namespace creditgate::proxy

@@ -226,7 +226,7 @@ task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::fl
         if (head_request) response->skip(true);
         error_code ec;
         {
-            disconnect_watch watch(beast::get_lowest_layer(client).socket(), conn->stream.tcp());
+            disconnect_watch watch(w.watches(), beast::get_lowest_layer(client).socket(), conn->stream.tcp());
             conn->stream.tcp().expires_after(seconds(limits.upstream_response_s));
             for (;;) {
                 auto [rec, n] = co_await http::async_read_header(conn->stream, conn->buffer, *response, use_nothrow);

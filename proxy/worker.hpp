@@ -1,8 +1,9 @@
 #pragma once
-// worker: one thread's io_context and what lives only on that thread (its upstream pool,
-// its request-id counter). A connection stays on one worker for its whole life, so none
-// of this needs locks.
+// worker: one thread's io_context and what lives only on that thread (its upstream pool, its
+// disconnect watches, its request-id counter). A connection stays on one worker for its whole
+// life, so none of this needs locks.
 
+#include "proxy/disconnect_watch.hpp"
 #include "proxy/http_io.hpp"
 #include "proxy/runtime.hpp"
 #include "proxy/upstream_pool.hpp"
@@ -45,6 +46,7 @@ public:
 
     asio::io_context& io() { return io_; }
     upstream_pool& pool() { return pool_; }
+    watch_roster& watches() { return watches_; }
     server_state& state() { return state_; }
     unsigned index() const { return index_; }
 
@@ -66,6 +68,7 @@ private:
     std::shared_ptr<const runtime> runtime_;
     server_state& state_;
     upstream_pool pool_;
+    watch_roster watches_{io_};
     std::uint64_t next_id_ = 0;
     std::unique_ptr<steady_timer> housekeeping_timer_;
 };
