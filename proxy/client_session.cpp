@@ -72,8 +72,14 @@ public:
             request_parser parser(request_head_);
             parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes));
             parser.body_limit(boost::none);
-            tcp_layer(stream_).expires_after(seconds(limits.header_read_s));
-            auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, use_nothrow);
+            error_code ec;
+            if (auto parsed = parse_buffered_head(parser, buffer_)) {
+                ec = *parsed;
+            } else {
+                tcp_layer(stream_).expires_after(seconds(limits.header_read_s));
+                auto [read_ec, n] = co_await http::async_read_header(stream_, buffer_, parser, use_nothrow);
+                ec = read_ec;
+            }
             exchange_record record;
             record.request_id = worker_.next_request_id();
             if (ec) {

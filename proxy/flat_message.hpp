@@ -16,6 +16,7 @@
 #include <boost/beast/http/verb.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -136,5 +137,23 @@ using response_parser = flat_parser<false>;
 
 extern template class flat_parser<true>;
 extern template class flat_parser<false>;
+
+// Parses a head that is already whole in `buffer`, as http::async_read_header would, but in
+// place: Beast posts the completion of a read that needed no I/O through the scheduler (a
+// handler round trip per keep-alive request, whose head the connection's idle read brought).
+// Returns nothing when the head needs more bytes: then read it as usual.
+template <bool IsRequest>
+std::optional<error_code> parse_buffered_head(flat_parser<IsRequest>& parser, beast::flat_buffer& buffer) {
+    parser.eager(false);
+    error_code ec;
+    while (buffer.size() != 0 && !parser.is_header_done()) {
+        const std::size_t used = parser.put(buffer.data(), ec);
+        buffer.consume(used);
+        if (ec == http::error::need_more || (!ec && used == 0)) return std::nullopt;
+        if (ec) return ec;
+    }
+    if (parser.is_header_done()) return error_code{};
+    return std::nullopt;
+}
 
 }  // namespace creditgate::proxy

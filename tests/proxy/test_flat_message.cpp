@@ -1,5 +1,6 @@
 #include "proxy/flat_message.hpp"
 
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/error.hpp>
 
 #include <catch2/catch.hpp>
@@ -198,5 +199,51 @@ TEST_CASE("the parser's framing checks still refuse bad heads", "[flat]") {
         message_head head;
         request_parser p(head);
         CHECK(feed(p, wire, wire.size(), 16).ec);
+    }
+}
+
+TEST_CASE("a head already in the buffer is parsed in place; a part of one is left for a read", "[flat]") {
+    struct row {
+        const char* what;
+        std::string buffered;
+        bool parsed;               // a result (else: read more)
+        bool failed;               // that result is an error
+        std::string left;          // what stays in the buffer (once the head is whole)
+    };
+    const std::string head = "GET http://api.example/ HTTP/1.1\r\nHost: api.example\r\nContent-Length: 3\r\n\r\n";
+    const std::string next = "GET / HTTP/1.1\r\nHost: b\r\n\r\n";
+    const row rows[] = {
+        {"nothing buffered", "", false, false, ""},
+        {"a head cut short, then completed", head.substr(0, 40), false, false, "abc"},
+        {"a whole head: its body stays for the body reads", head + "abc", true, false, "abc"},
+        {"a head and a pipelined request", head + "abc" + next, true, false, "abc" + next},
+        {"a malformed head", "GET / HTTP/1.1\r\nHost : x\r\n\r\n", true, true, ""},
+    };
+    for (const auto& r : rows) {
+        INFO(r.what);
+        message_head storage;
+        request_parser parser(storage);
+        beast::flat_buffer buffer;
+        buffer.commit(asio::buffer_copy(buffer.prepare(r.buffered.size()), asio::buffer(r.buffered)));
+        auto result = parse_buffered_head(parser, buffer);
+        REQUIRE(result.has_value() == r.parsed);
+        if (!r.parsed) {
+            CHECK_FALSE(parser.is_header_done());
+            if (r.buffered.empty()) continue;
+            // What a read then brings: the parser goes on from where it stopped.
+            const std::string rest = head.substr(r.buffered.size()) + "abc";
+            buffer.commit(asio::buffer_copy(buffer.prepare(rest.size()), asio::buffer(rest)));
+            result = parse_buffered_head(parser, buffer);
+            REQUIRE(result.has_value());
+        }
+        if (r.failed) {
+            CHECK(*result);
+        } else {
+            CHECK_FALSE(*result);
+            CHECK(parser.is_header_done());
+            CHECK(parser.get().target() == "http://api.example/");
+            CHECK(parser.get()[http::field::host] == "api.example");
+        }
+        if (!r.failed) CHECK(beast::buffers_to_string(buffer.data()) == r.left);
     }
 }
