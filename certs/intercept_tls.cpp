@@ -61,7 +61,8 @@ ssl_ctx_ptr make_intercept_context(std::string& error) {
     SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
     SSL_CTX_set_tlsext_servername_callback(ctx.get(), check_sni);
     SSL_CTX_set_alpn_select_cb(ctx.get(), select_http11, nullptr);
-    SSL_CTX_set_num_tickets(ctx.get(), 1);  // clients resume with one; OpenSSL's default 2 costs a signature more
+    // No ticket in the handshake's last flight: queue_session_ticket() has one ride with the first answer.
+    SSL_CTX_set_num_tickets(ctx.get(), 0);
     // The client picks the suite: every one offered is an AEAD with ECDHE (TLS 1.3's, and these
     // for TLS 1.2 with the ECDSA leaf), and clients know which is fast on their hardware. Server
     // preference made OpenSSL choose AES-256-GCM-SHA384 over the AES-128-GCM-SHA256 most clients ask
@@ -81,6 +82,10 @@ ssl_ctx_ptr make_intercept_context(std::string& error) {
 bool prepare_intercept_ssl(SSL* ssl, const leaf& l, const std::string* expected_host) {
     return SSL_use_certificate(ssl, l.cert.get()) == 1 && SSL_use_PrivateKey(ssl, l.key.get()) == 1 &&
            SSL_set_ex_data(ssl, expected_host_index(), const_cast<std::string*>(expected_host)) == 1;
+}
+
+void queue_session_ticket(SSL* ssl) {
+    if (SSL_version(ssl) == TLS1_3_VERSION) SSL_new_session_ticket(ssl);
 }
 
 }  // namespace creditgate::certs

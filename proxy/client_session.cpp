@@ -88,6 +88,11 @@ public:
             }
             const auto& req = parser.get();
             record.method = req.method_string();
+            if constexpr (std::is_same_v<Stream, intercepted_stream>) {
+                // Read after the first head, the ticket goes out with the first answer; queued at the
+                // handshake's end, the read of that head would have sent it alone.
+                if (first) certs::queue_session_ticket(stream_.native_handle());
+            }
             co_await handle(parser, record);
             if (!record.reported) report(record);
             if (!record.keep_alive) co_return;

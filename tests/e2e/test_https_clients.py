@@ -133,7 +133,7 @@ class HttpsClients(harness.VendorTestCase):
         self.assertEqual(self.billed(), 0)
         self.assertIn("200 OK", self.run_client(["curl", "-sS", "-i", "--cacert", self.ca, "-x", self.proxy_url, URL], {}))
 
-    def open_tunnel(self, host="api.scraperapi.com", sni=None):
+    def open_tunnel(self, host="api.scraperapi.com", sni=None, context=None, session=None):
         sock = socket.create_connection(("127.0.0.1", self.proxy.proxy_port), timeout=10)
         sock.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n"
                      f"Proxy-Authorization: {harness.basic('eu-1', 's3cret-eu')}\r\n\r\n".encode())
@@ -141,9 +141,35 @@ class HttpsClients(harness.VendorTestCase):
         while b"\r\n\r\n" not in head:
             head += sock.recv(1)
         self.assertIn(b"200", head)
+        if context is None:
+            context = ssl.create_default_context(cafile=self.ca)
+            context.check_hostname = False
+        return context.wrap_socket(sock, server_hostname=sni or host, session=session)
+
+    @staticmethod
+    def call_through(tls):
+        """One metered call on an open tunnel; returns the whole answer."""
+        tls.sendall(b"GET /?api_key=SA-KEY&url=https://example.com/ HTTP/1.1\r\nHost: api.scraperapi.com\r\n"
+                    b"Connection: close\r\n\r\n")
+        answer = b""
+        while chunk := tls.recv(65536):
+            answer += chunk
+        return answer
+
+    def test_tls13_clients_resume_with_the_ticket_of_their_first_answer(self):
         context = ssl.create_default_context(cafile=self.ca)
         context.check_hostname = False
-        return context.wrap_socket(sock, server_hostname=sni or host)
+        first = self.open_tunnel(context=context)
+        self.assertEqual(first.version(), "TLSv1.3")
+        self.assertIn(b"200 OK", self.call_through(first))
+        ticket = first.session
+        first.close()
+        self.assertTrue(ticket.has_ticket, "no session ticket came with the answer")
+        again = self.open_tunnel(context=context, session=ticket)
+        self.assertTrue(again.session_reused)
+        self.assertIn(b"200 OK", self.call_through(again))
+        again.close()
+        self.assertEqual(self.billed(), 2)  # a credit for each call
 
     def test_inner_host_must_name_the_connect_host(self):
         tls = self.open_tunnel()
