@@ -86,6 +86,11 @@ public:
                 co_await refuse_unreadable(ec, parser, record);
                 co_return;
             }
+            // The head is in. Every later read and write on the client sets its own deadline; none
+            // applies while the call waits for a budget or for the vendor (queue_timeout_ms and
+            // upstream_response_s bound those). Left in force, header_read_s would close the
+            // connection under every vendor call slower than it (10 s by default).
+            tcp_layer(stream_).expires_never();
             const auto& req = parser.get();
             record.method = req.method_string();
             if constexpr (std::is_same_v<Stream, intercepted_stream>) {

@@ -309,6 +309,22 @@ class Metering(harness.VendorTestCase):
         self.assertEqual((b["frozen"], b["used"]), (0, 0))
         self.assertEqual(self.admin_get(proxy, "/api/v1/reservations")["reservations"], [])
 
+    def test_a_vendor_slower_than_the_client_deadlines_is_still_answered(self):
+        # header_read_s and client_idle_s bound what the client does, not how long the vendor works.
+        self.add_account("scraperapi", "SA-KEY")
+        budget = {"id": "b", "vendor": "scraperapi", "limit": 100}
+        proxy = self.start_proxy(self.config_with([{"id": "sa", "vendor": "scraperapi", "api_key": "SA-KEY"}], [budget],
+                                                  limits={"header_read_s": 1, "client_idle_s": 2}))
+        s = self.session(proxy)
+        fast = "http://api.scraperapi.com/?api_key=SA-KEY&url=https://example.com/"
+        self.assertEqual(s.get(fast, timeout=10).status_code, 200)  # then a keep-alive request, after an idle read
+        r = s.get(fast + "&mock_sleep_ms=3000", timeout=10)
+        self.assertEqual((r.status_code, r.headers.get("X-Creditgate-Cost")), (200, "1"))
+        r = requests.get(fast + "&mock_sleep_ms=3000", proxies={"http": proxy.proxy_url("eu-1", "s3cret-eu")}, timeout=10)
+        self.assertEqual(r.status_code, 200)  # and on a new connection's first request
+        b = self.budget(proxy, "b")
+        self.assertEqual((b["frozen"], b["used"]), (0, 3))
+
     def test_a_vendor_too_slow_to_answer_is_a_504_and_charges_nothing(self):
         self.add_account("scraperapi", "SA-KEY")
         budget = {"id": "b", "vendor": "scraperapi", "limit": 100}
