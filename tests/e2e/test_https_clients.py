@@ -126,6 +126,15 @@ class HttpsClients(harness.VendorTestCase):
         self.assertEqual(r.json()["error"]["code"], "budget_exhausted")
         self.assertEqual(self.budget(self.proxy, "b")["frozen"], 0)
 
+    def test_a_vendor_slower_than_the_client_deadlines_is_still_answered(self):
+        config = self.vendor_config(accounts=[{"id": "sa", "vendor": "scraperapi", "api_key": "SA-KEY"}],
+                                    limits={"header_read_s": 1, "client_idle_s": 2})
+        proxy = self.start_proxy(config)
+        ca = os.path.join(config["state_dir"], "ca", "creditgate-ca.pem")
+        r = requests.get(URL + "&mock_sleep_ms=3000", proxies={"https": proxy.proxy_url("eu-1", "s3cret-eu")},
+                         verify=ca, timeout=10)
+        self.assertEqual((r.status_code, r.headers["X-Creditgate-Cost"]), (200, "1"))
+
     def test_untrusting_client_fails_alone(self):
         out = subprocess.run(["curl", "-sS", "-x", self.proxy_url, URL], env=harness.clean_env(CURL_CA_BUNDLE="/dev/null"),
                              capture_output=True, text=True, timeout=30)

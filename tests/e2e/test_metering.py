@@ -325,6 +325,26 @@ class Metering(harness.VendorTestCase):
         b = self.budget(proxy, "b")
         self.assertEqual((b["frozen"], b["used"]), (0, 3))
 
+    def test_a_call_queued_longer_than_the_client_deadlines_is_still_served(self):
+        self.add_account("scraperapi", "SA-KEY")
+        budget = {"id": "one", "vendor": "scraperapi", "max_concurrent": 1, "on_exceed": "queue", "queue_timeout_ms": 10000}
+        proxy = self.start_proxy(self.config_with([{"id": "sa", "vendor": "scraperapi", "api_key": "SA-KEY"}], [budget],
+                                                  limits={"header_read_s": 1, "client_idle_s": 2}))
+        url = "http://api.scraperapi.com/?api_key=SA-KEY&url=https://example.com/&mock_sleep_ms=2500"
+        statuses = []
+
+        def call():
+            r = requests.get(url, proxies={"http": proxy.proxy_url("eu-1", "s3cret-eu")}, timeout=20)
+            statuses.append(r.status_code)
+
+        first = threading.Thread(target=call)
+        first.start()
+        self.wait_until(lambda: self.budget(proxy, "one")["frozen"] == 1, what="the first call at the vendor")
+        call()  # queued ~2.5 s behind it, longer than both client deadlines
+        first.join(20)
+        self.assertEqual(statuses, [200, 200])
+        self.assertEqual(self.budget(proxy, "one")["queued"], 0)
+
     def test_a_vendor_too_slow_to_answer_is_a_504_and_charges_nothing(self):
         self.add_account("scraperapi", "SA-KEY")
         budget = {"id": "b", "vendor": "scraperapi", "limit": 100}
