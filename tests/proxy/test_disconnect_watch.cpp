@@ -112,8 +112,12 @@ TEST_CASE("watches arm in the order their calls began waiting, each once", "[wat
     disconnect_watch b(first.roster, client2, upstream2);
     first.client_peer.close();
     peer2.close();
-    first.io.run_for(2s);
+    // Both clients are gone, but `b` has not waited a full tick when `a` is armed.
+    const auto deadline = clock_type::now() + 2s;
+    while (!a.client_left() && clock_type::now() < deadline) first.io.run_one_for(100ms);
     CHECK(a.client_left());
+    CHECK_FALSE(b.client_left());
+    first.io.run_for(2s);
     CHECK(b.client_left());
     REQUIRE(first.upstream_read);
     CHECK(*first.upstream_read == asio::error::operation_aborted);
