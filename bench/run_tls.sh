@@ -135,4 +135,10 @@ ka = med[("creditgate", "keepalive")]["rps"]
 print(f"\ncreditgate keep-alive: {ka/med[('direct','keepalive')]['rps']:.2f}x direct (target 0.45), "
       f"{ka/med[('mitmproxy','keepalive')]['rps']:.1f}x mitmproxy (target 20)")
 print(f"creditgate new connection per call: {med[('creditgate','new-conn')]['rps']/med[('direct','new-conn')]['rps']:.2f}x direct (target 0.8)")
+# With all three processes CPU-bound on the box, req/s follow CPU per call; the CPU figures move
+# less between rounds than req/s do, so their ratio is printed too.
+d, c = med[("direct", "new-conn")], med[("creditgate", "new-conn")]
+cpu_direct = d["cpu_client_ms"] + d["cpu_origin_ms"]
+cpu_through = c["cpu_client_ms"] + c["cpu_proxy_ms"] + c["cpu_origin_ms"]
+print(f"  by CPU per call: direct {cpu_direct:.3f} ms, through creditgate {cpu_through:.3f} ms: {cpu_direct/cpu_through:.2f}x")
 PY
