@@ -12,11 +12,7 @@ duration=${4:-5}
 kind=${KIND:-memory}
 BENCH_NAME=ab . "$here/common.sh"
 
-nginx_port=$(free_port)
-mkdir -p "$work/www"
-head -c 1024 /dev/urandom > "$work/www/1k.bin"
-start_nginx "server { listen 127.0.0.1:$nginx_port; root $work/www; }"
-wait_port "$nginx_port"
+serve_1k_file
 
 ports=() cg_pids=()
 for i in 0 1; do

@@ -44,6 +44,16 @@ CONF
   pids+=($!)
 }
 
+# serve_1k_file [LISTEN_OPTIONS] [DIRECTIVES]: the origin of every run, nginx serving a random
+# 1 KiB file from $work/www at 127.0.0.1:$nginx_port (a free port), started and waited for.
+serve_1k_file() {
+  nginx_port=$(free_port)
+  mkdir -p "$work/www"
+  head -c 1024 /dev/urandom > "$work/www/1k.bin"
+  start_nginx "server { listen 127.0.0.1:$nginx_port${1:+ $1}; root $work/www; ${2:-} }"
+  wait_port "$nginx_port"
+}
+
 # bench_config KIND [NAME] [UPSTREAM_TLS] [MEMBERS]: a creditgate config for the benchmarks, with
 # `storage.kind` KIND, its state in $work/var-NAME and its log in $work/creditgate-NAME.log (NAME
 # defaults to KIND). bench.local at $nginx_port is a vendor (a `use` override, `upstream_tls`

@@ -13,11 +13,7 @@ connections=${CONNECTIONS:-32}
 BENCH_NAME=bench . "$here/common.sh"
 
 # --- nginx: one worker, a 1 KiB file, no access log (it is the baseline) ---
-nginx_port=$(free_port)
-mkdir -p "$work/www"
-head -c 1024 /dev/urandom > "$work/www/1k.bin"
-start_nginx "server { listen 127.0.0.1:$nginx_port; root $work/www; }"
-wait_port "$nginx_port"
+serve_1k_file
 
 # --- creditgate: the bench host is a vendor (a `use` override, plain upstream), access log on.
 # Two instances: the embedded SQLite ledger (the default) and storage.kind "memory".

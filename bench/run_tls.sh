@@ -25,13 +25,8 @@ mkdir -p "$work/pki"
   printf 'subjectAltName=DNS:bench.local,IP:127.0.0.1\n' > ext
   openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -sha256 -extfile ext -out server.pem 2>/dev/null )
 
-nginx_port=$(free_port)
-mkdir -p "$work/www"
-head -c 1024 /dev/urandom > "$work/www/1k.bin"
-start_nginx "server { listen 127.0.0.1:$nginx_port ssl; ssl_certificate $work/pki/server.pem;
-  ssl_certificate_key $work/pki/server.key; ssl_session_cache shared:SSL:10m; root $work/www;
-  ssl_protocols ${ORIGIN_TLS:-TLSv1.2 TLSv1.3}; }"
-wait_port "$nginx_port"
+serve_1k_file ssl "ssl_certificate $work/pki/server.pem; ssl_certificate_key $work/pki/server.key;
+  ssl_session_cache shared:SSL:10m; ssl_protocols ${ORIGIN_TLS:-TLSv1.2 TLSv1.3};"
 nginx_pid=${pids[-1]}
 
 # --- creditgate: bench.local is a vendor reached over verified TLS; interception on ---

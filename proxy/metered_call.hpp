@@ -10,7 +10,6 @@
 #include "proxy/request_target.hpp"
 #include "proxy/worker.hpp"
 
-
 #include <optional>
 #include <string>
 #include <vector>
