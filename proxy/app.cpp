@@ -159,12 +159,17 @@ int app::run() {
     spdlog::info("listening proxy={} admin={} threads={} vendors={} clients={}", show(proxy_ep), show(admin_ep),
                  threads, initial_.vendors.size(), initial_.clients.size());
 
-    std::vector<std::thread> pool;
-    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
-    for (auto& w : workers_) guards.push_back(asio::make_work_guard(w->io()));
-    for (std::size_t i = 1; i < workers_.size(); ++i) pool.emplace_back([&w = *workers_[i]] { w.run(); });
-    workers_[0]->run();
-    for (auto& t : pool) t.join();
+    {
+        // The guards keep idle loops running until stop_all(). They go with this block, before
+        // release_io_objects() destroys the workers: a guard outliving its io_context writes
+        // into freed memory when it lets go (AddressSanitizer caught it at every shutdown).
+        std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+        for (auto& w : workers_) guards.push_back(asio::make_work_guard(w->io()));
+        std::vector<std::thread> pool;
+        for (std::size_t i = 1; i < workers_.size(); ++i) pool.emplace_back([&w = *workers_[i]] { w.run(); });
+        workers_[0]->run();
+        for (auto& t : pool) t.join();
+    }
     // Exchanges cut short by the stop write their finished rows as their frames go.
     release_io_objects();
     const bool flushed = current_->store().flush();
