@@ -10,6 +10,7 @@
 // were pending or start afterwards fail with beast::error::timeout. expires_after() applies to
 // operations already pending too.
 
+#include "proxy/coarse_clock.hpp"
 #include "proxy/http_io.hpp"
 
 #include <boost/asio/associator.hpp>
@@ -90,8 +91,10 @@ public:
         disarm();
     }
 
-    // From now on, operations must complete within `timeout`.
-    void expires_after(clock::duration timeout) { expires_at(clock::now() + timeout); }
+    // From now on, operations must complete within `timeout`, give or take a few ms: the deadline
+    // comes from the coarse clock (coarse_clock::deadline_after), as this is called for every read
+    // and write.
+    void expires_after(clock::duration timeout) { expires_at(coarse_clock::deadline_after(timeout)); }
     void expires_at(clock::time_point deadline) {
         state_->deadline = deadline;
         state_->timed_out = false;

@@ -31,6 +31,18 @@ std::string number(double v) {
     return buf;
 }
 
+// The counter of these labels, made (and its labels copied) the first time they are seen.
+template <class Map>
+typename Map::mapped_type& at(Map& map, const std::array<std::string_view, std::tuple_size_v<typename Map::key_type>>& labels) {
+    auto it = map.find(labels);
+    if (it == map.end()) {
+        typename Map::key_type key;
+        std::copy(labels.begin(), labels.end(), key.begin());
+        it = map.emplace(std::move(key), typename Map::mapped_type{}).first;
+    }
+    return it->second;
+}
+
 }  // namespace
 
 std::string escape_label(std::string_view value) {
@@ -49,13 +61,13 @@ void metrics::record(const exchange_record& r) {
     const std::string_view decision = !r.decision.empty() ? std::string_view(r.decision)
                                       : !r.outcome.empty() ? std::string_view(r.outcome)
                                                            : std::string_view("forwarded");
-    const std::string client = r.client ? r.client->id : std::string();
-    const std::string team = r.client ? r.client->team : std::string();
+    const std::string_view client = r.client ? std::string_view(r.client->id) : std::string_view();
+    const std::string_view team = r.client ? std::string_view(r.client->team) : std::string_view();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - r.started).count();
     const auto bucket = std::lower_bound(bucket_bounds.begin(), bucket_bounds.end(), seconds) - bucket_bounds.begin();
     std::lock_guard lock(mutex_);
-    ++requests_[{client, team, r.vendor, std::string(decision)}];
-    if (r.cost && !r.vendor.empty()) credits_[{client, team, r.vendor}] += *r.cost;
+    ++at(requests_, {client, team, r.vendor, decision});
+    if (r.cost && !r.vendor.empty()) at(credits_, {client, team, r.vendor}) += *r.cost;
     ++buckets_[static_cast<std::size_t>(bucket)];
     duration_sum_ += seconds;
     ++duration_count_;

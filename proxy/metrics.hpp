@@ -6,11 +6,13 @@
 #include "policies/ledger.hpp"
 #include "proxy/exchange.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 namespace creditgate::proxy {
 
@@ -22,9 +24,22 @@ public:
 private:
     static constexpr std::array<double, 13> bucket_bounds{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
+    // Label tuples compare with tuples of views: counting an exchange copies no string unless
+    // its labels are new.
+    struct labels_less {
+        using is_transparent = void;
+        template <class A, class B>
+        bool operator()(const A& a, const B& b) const {
+            return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
+                                                [](std::string_view x, std::string_view y) { return x < y; });
+        }
+    };
+    template <std::size_t N, class Value>
+    using labelled = std::map<std::array<std::string, N>, Value, labels_less>;
+
     mutable std::mutex mutex_;
-    std::map<std::array<std::string, 4>, std::uint64_t> requests_;     // client, team, vendor, decision
-    std::map<std::array<std::string, 3>, policies::money> credits_;    // client, team, vendor
+    labelled<4, std::uint64_t> requests_;     // client, team, vendor, decision
+    labelled<3, policies::money> credits_;    // client, team, vendor
     std::array<std::uint64_t, bucket_bounds.size() + 1> buckets_{};    // the last one is +Inf
     double duration_sum_ = 0;
     std::uint64_t duration_count_ = 0;

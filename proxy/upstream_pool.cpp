@@ -1,6 +1,7 @@
 #include "proxy/upstream_pool.hpp"
 
 #include "certs/upstream_tls.hpp"
+#include "proxy/coarse_clock.hpp"
 
 #include <sys/socket.h>
 
@@ -43,7 +44,7 @@ std::unique_ptr<upstream_connection> upstream_pool::take(const std::string& key)
     auto it = idle_.find(key);
     if (it == idle_.end()) return nullptr;
     auto& stack = it->second;
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = coarse_clock::now();
     while (!stack.empty()) {
         std::unique_ptr<upstream_connection> c = std::move(stack.back());
         stack.pop_back();
@@ -53,14 +54,14 @@ std::unique_ptr<upstream_connection> upstream_pool::take(const std::string& key)
 }
 
 void upstream_pool::put(std::unique_ptr<upstream_connection> connection) {
-    connection->idle_since = std::chrono::steady_clock::now();
+    connection->idle_since = coarse_clock::now();
     auto& stack = idle_[connection->key];
     if (stack.size() >= max_idle_per_key_) stack.erase(stack.begin());  // drop the stalest
     stack.push_back(std::move(connection));
 }
 
 void upstream_pool::prune() {
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = coarse_clock::now();
     for (auto it = idle_.begin(); it != idle_.end();) {
         auto& stack = it->second;
         std::erase_if(stack, [&](const auto& c) { return now - c->idle_since >= idle_limit_; });

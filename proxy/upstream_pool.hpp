@@ -23,7 +23,7 @@ struct upstream_connection {
     beast::flat_buffer buffer;  // read buffer; empty between complete messages
     std::string key;            // pool key: scheme, host and port
     std::shared_ptr<asio::ssl::context> tls_context;  // outlives the TLS stream across reloads
-    std::chrono::steady_clock::time_point idle_since;
+    std::chrono::steady_clock::time_point idle_since;  // coarse_clock
     std::uint64_t uses = 0;     // completed exchanges; > 0 means "reused", for the retry rule
 };
 

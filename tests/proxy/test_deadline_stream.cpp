@@ -108,3 +108,20 @@ TEST_CASE("a stream destroyed with a read pending ends it without touching the s
     REQUIRE(r.ec);
     CHECK(*r.ec == asio::error::operation_aborted);  // closed by its owner, not timed out
 }
+
+TEST_CASE("the coarse clock is never ahead of the precise one, and its deadlines are not early", "[deadline]") {
+    REQUIRE(coarse_clock::tick() > 0ns);
+    REQUIRE(coarse_clock::tick() <= 10ms);
+    constexpr int samples = 20'000;
+    int early = 0;
+    for (int i = 0; i < samples; ++i) {
+        const auto before = std::chrono::steady_clock::now();
+        const auto coarse = coarse_clock::now();
+        const auto deadline = coarse_clock::deadline_after(30s);
+        const auto after = std::chrono::steady_clock::now();
+        REQUIRE(coarse <= after);  // one timeline, never ahead
+        if (deadline < before + 30s) ++early;
+    }
+    // Early only when a tick ran more than a tick late (the host took the vCPU away): rare.
+    CHECK(early <= samples / 100);
+}
