@@ -44,6 +44,11 @@ class ReverseAfterEof:
             conn.sendall(data[::-1])
 
 
+# Under AddressSanitizer (tests/support/run_sanitized.py) freed memory sits in quarantine: RSS
+# says nothing about buffering there, so the memory bounds are checked on the Release binary only.
+SANITIZED = os.environ.get("CREDITGATE_SANITIZED") == "1"
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -101,7 +106,8 @@ class TunnelAndStreaming(harness.ProxyTestCase):
         self.assertEqual(received, size)
         growth_mib = (peak - baseline) / 1024
         print(f"RSS baseline {baseline} KiB, peak {peak} KiB, growth {growth_mib:.1f} MiB")
-        self.assertLess(growth_mib, 16)
+        if not SANITIZED:
+            self.assertLess(growth_mib, 16)
 
     def test_large_upload_streams(self):
         proxy = self.start_proxy()
@@ -116,7 +122,8 @@ class TunnelAndStreaming(harness.ProxyTestCase):
                           proxies={"http": proxy.proxy_url("eu-1", "s3cret-eu")},
                           headers={"Proxy-Authorization": harness.basic("eu-1", "s3cret-eu")})
         self.assertEqual(r.json()["body_length"], size)
-        self.assertLess((rss_kib(proxy.proc.pid) - baseline) / 1024, 16)
+        if not SANITIZED:
+            self.assertLess((rss_kib(proxy.proc.pid) - baseline) / 1024, 16)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ def main():
         env = dict(os.environ)
         env["CREDITGATE_BIN"] = binary
         env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env["CREDITGATE_SANITIZED"] = "1"  # scripts skip what the sanitizer distorts (RSS bounds)
         # Reports go to files named by pid: every creditgate the script starts is checked.
         env["ASAN_OPTIONS"] = f"log_path={logs}/asan:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1"
         env["UBSAN_OPTIONS"] = f"log_path={logs}/ubsan:print_stacktrace=1"
