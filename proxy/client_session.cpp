@@ -107,8 +107,9 @@ public:
 private:
     // One exchange is over: its access line and its counts.
     void report(const exchange_record& record) {
-        log_access(record);
-        if (auto* counters = worker_.state().counters) counters->record(record);
+        const auto elapsed = std::chrono::steady_clock::now() - record.started;  // one reading for both
+        log_access(record, elapsed);
+        if (auto* counters = worker_.state().counters) counters->record(record, elapsed);
     }
 
     task<void> refuse_unreadable(const error_code& ec, request_parser& parser, exchange_record& record) {

@@ -269,11 +269,10 @@ struct access_fields {
 
 }  // namespace
 
-void log_access(const exchange_record& r) {
+void log_access(const exchange_record& r, std::chrono::steady_clock::duration elapsed) {
     if (!access_enabled.load(std::memory_order_relaxed)) return;
     const std::string_view client = r.client ? std::string_view(r.client->id) : std::string_view{};
     const std::string_view team = r.client ? std::string_view(r.client->team) : std::string_view{};
-    const auto elapsed = std::chrono::steady_clock::now() - r.started;
     const std::string cost = r.cost ? r.cost->to_string() : std::string("-");
     const bool json = json_lines.load(std::memory_order_relaxed);
 

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <string>
 
 namespace creditgate::proxy {
@@ -20,8 +21,8 @@ bool setup_logging(const log_config& cfg, std::string& error);
 void setup_bootstrap_logging();
 
 // Buffered per thread; written out in blocks. Each worker calls flush_access_log()
-// periodically and when it stops.
-void log_access(const exchange_record& record);
+// periodically and when it stops. `elapsed`: from the record's start to its end.
+void log_access(const exchange_record& record, std::chrono::steady_clock::duration elapsed);
 void flush_access_log();
 
 // Tunnels are logged once, when they end.

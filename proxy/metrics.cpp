@@ -57,13 +57,13 @@ std::string escape_label(std::string_view value) {
     return out;
 }
 
-void metrics::record(const exchange_record& r) {
+void metrics::record(const exchange_record& r, std::chrono::steady_clock::duration elapsed) {
     const std::string_view decision = !r.decision.empty() ? std::string_view(r.decision)
                                       : !r.outcome.empty() ? std::string_view(r.outcome)
                                                            : std::string_view("forwarded");
     const std::string_view client = r.client ? std::string_view(r.client->id) : std::string_view();
     const std::string_view team = r.client ? std::string_view(r.client->team) : std::string_view();
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - r.started).count();
+    const double seconds = std::chrono::duration<double>(elapsed).count();
     const auto bucket = std::lower_bound(bucket_bounds.begin(), bucket_bounds.end(), seconds) - bucket_bounds.begin();
     std::lock_guard lock(mutex_);
     ++at(requests_, {client, team, r.vendor, decision});

@@ -18,7 +18,8 @@ namespace creditgate::proxy {
 
 class metrics {
 public:
-    void record(const exchange_record& r);
+    // `elapsed`: from the exchange's start to its end.
+    void record(const exchange_record& r, std::chrono::steady_clock::duration elapsed);
     std::string render(const policies::ledger& books) const;
 
 private:
