@@ -235,12 +235,22 @@ void sqlite_store::take_incoming(std::vector<call_row>& into) {
         oldest = newest;
         newest = next;
     }
-    while (oldest) {
+    for (std::size_t n = 1; oldest; ++n) {
         into.push_back(std::move(oldest->row));
         row_node* next = oldest->next;
         delete oldest;
         oldest = next;
+        if (n % 64 == 0) pace_.pause_point();
     }
+}
+
+void sqlite_store::release_rows(std::vector<call_row>& batch) {
+    constexpr std::size_t chunk = 256;
+    while (batch.size() > chunk) {
+        batch.resize(batch.size() - chunk);
+        pace_.pause_point();
+    }
+    batch.clear();
 }
 
 bool sqlite_store::flush() {
@@ -269,6 +279,7 @@ void sqlite_store::writer_loop() {
         const auto due = clock::now() + interval;
         wake_.wait_for(lock, interval, [&] { return stopping_ || flush_wanted_; });
         const auto now = clock::now();
+        pace_.restart();
         const bool someone_waits = flush_wanted_ || stopping_;
         const auto mode = pacing.on_wake(now, someone_waits ? clock::duration::zero() : now - due, someone_waits);
         if (mode != applied) {
@@ -291,7 +302,7 @@ void sqlite_store::writer_loop() {
         const std::size_t count = batch.size();
         const bool ok = write_batch(batch);
         // Outside the lock: destroying thousands of rows takes a while, and flush() waits on it.
-        if (ok) batch.clear();
+        if (ok) release_rows(batch);
         lock.lock();
         ++attempts_;
         last_failed_ = !ok;
@@ -341,6 +352,7 @@ bool sqlite_store::write_batch(std::vector<call_row>& batch) {
         at += count;
         const int rc = sqlite3_step(s);
         sqlite3_reset(s);
+        pace_.pause_point();
         if (rc != SQLITE_DONE) {
             error = last_error(write_db_);
             sqlite3_clear_bindings(s);

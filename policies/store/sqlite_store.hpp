@@ -8,6 +8,7 @@
 // on their own read connection, so reports never wait for the writer.
 
 #include "policies/store/ledger_store.hpp"
+#include "policies/store/writer_priority.hpp"
 
 #include <atomic>
 #include <condition_variable>
@@ -76,6 +77,7 @@ private:
         row_node* next;
     };
     void take_incoming(std::vector<call_row>& into);  // oldest first
+    void release_rows(std::vector<call_row>& batch);  // empties it, in slices
     std::atomic<row_node*> incoming_{nullptr};
     std::atomic<std::uint64_t> appended_{0};
 
@@ -86,6 +88,7 @@ private:
     bool flush_wanted_ = false, stopping_ = false, last_failed_ = false;
     std::atomic<bool> healthy_{true};
     std::atomic<std::uint64_t> dropped_{0};
+    burst_limiter pace_{std::chrono::microseconds(200)};  // the writer's only
     std::thread writer_;
 };
 

@@ -42,6 +42,11 @@ writer_priority::writer_priority()
 {
 }
 
+void burst_limiter::yield() {
+    ++yields_;
+    std::this_thread::yield();
+}
+
 void writer_priority::apply(writer_pacing::mode m) {
     if (applied_ && m == current_) return;
 #ifdef __linux__

@@ -398,6 +398,39 @@ TEST_CASE("the ledger writer runs in the background until it falls behind or som
     }
 }
 
+TEST_CASE("the ledger writer gives the core up only once its slice is used", "[store]") {
+    using namespace std::chrono_literals;
+    using clock = burst_limiter::clock;
+    SECTION("a slice longer than the work: never") {
+        burst_limiter pace(1h);
+        for (int i = 0; i < 1000; ++i) pace.pause_point();
+        CHECK(pace.yields() == 0);
+    }
+    SECTION("an empty slice: at every pause point") {
+        burst_limiter pace(0s);
+        for (int i = 0; i < 1000; ++i) pace.pause_point();
+        CHECK(pace.yields() == 1000);
+    }
+    SECTION("busy for 30 ms in 5 ms slices: about once a slice") {
+        burst_limiter pace(5ms);
+        const auto end = clock::now() + 30ms;
+        while (clock::now() < end) pace.pause_point();
+        // Each yield needs a full slice since the last one; a descheduled thread may lose some.
+        CHECK(pace.yields() >= 1);
+        CHECK(pace.yields() <= 6);
+    }
+    SECTION("after a sleep, restart() starts the slice afresh") {
+        burst_limiter pace(50ms);
+        std::this_thread::sleep_for(60ms);
+        pace.restart();
+        pace.pause_point();
+        CHECK(pace.yields() == 0);
+        std::this_thread::sleep_for(60ms);
+        pace.pause_point();  // no restart: the sleep counts as used
+        CHECK(pace.yields() == 1);
+    }
+}
+
 TEST_CASE("the writer's scheduling can be applied both ways without losing rows", "[store]") {
     temp_dir dir;
     {
