@@ -26,7 +26,7 @@ run: build
 	$(BUILD_DIR)/creditgate serve --config $(CONFIG)
 
 test: deps-test $(BUILD_DIR)/CMakeCache.txt
-	cmake --build $(BUILD_DIR) -j $(JOBS) --target all creditgate_asan
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target all creditgate_asan units_asan
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
 bench: deps-bench build
