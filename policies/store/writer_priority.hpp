@@ -49,9 +49,9 @@ private:
 // Keeps the writer's bursts short. Run in one go, a batch holds a core for milliseconds, and a
 // request thread queued behind it stalls every exchange it serves for that long. Long loops on
 // the writer call pause_point(), which gives the core up once a slice has been used: a yield
-// that returns at once when no other thread wants the core. Bench box, 2 cores, `wrk -c32`
-// (bench/README.md): SQLite ledger p99 3.1–3.6 ms in one burst per batch, 2.1–2.4 ms in slices;
-// the memory ledger, which has no writer, 1.6 ms.
+// that returns at once when no other thread wants the core. Bench box, 2 cores, `bench/run.sh`
+// (bench/README.md): SQLite ledger p99 3.1–3.5 ms in one burst per batch, 1.4–1.65 ms in 200 µs
+// slices, level with the memory ledger, which has no writer.
 class burst_limiter {
 public:
     using clock = std::chrono::steady_clock;

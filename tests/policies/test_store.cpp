@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <thread>
 
@@ -397,6 +398,32 @@ TEST_CASE("the ledger writer runs in the background until it falls behind or som
         CHECK(pacing.on_wake(t0 + s.at, s.late, s.waits) == s.expected);
     }
 }
+
+#ifdef __linux__
+TEST_CASE("the ledger writer thread is named for top -H and perf", "[store]") {
+    const auto writer_threads = [] {
+        int n = 0;
+        for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+            std::ifstream comm(task.path() / "comm");
+            std::string name;
+            std::getline(comm, name);
+            n += name == "cg-ledger";
+        }
+        return n;
+    };
+    temp_dir dir;
+    const int before = writer_threads();
+    {
+        auto s = open_store(dir.db());
+        // Once a row is written the writer is in its loop (its start-up probe thread, which
+        // inherits the name, is gone).
+        s->append(finished(*s, nov22, "eu-1", "crustdata", "1"));
+        REQUIRE(s->flush());
+        CHECK(writer_threads() == before + 1);
+    }
+    CHECK(writer_threads() == before);
+}
+#endif
 
 TEST_CASE("the ledger writer gives the core up only once its slice is used", "[store]") {
     using namespace std::chrono_literals;
