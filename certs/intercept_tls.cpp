@@ -12,6 +12,23 @@ int expected_host_index() {
     return index;
 }
 
+int can_resume_index() {
+    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
+// Runs on every ClientHello (a second one after a HelloRetryRequest too): notes whether the client
+// could resume with a ticket, before the handshake goes on.
+int note_resumption_offer(SSL* ssl, int*, void*) {
+    const unsigned char* modes = nullptr;
+    std::size_t length = 0;
+    const bool offered = SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_psk_kex_modes, &modes, &length) == 1 &&
+                         offers_resumption(modes, length);
+    static char yes;
+    SSL_set_ex_data(ssl, can_resume_index(), offered ? &yes : nullptr);
+    return SSL_CLIENT_HELLO_SUCCESS;
+}
+
 bool same_host(const char* sni, const std::string& expected) {
     std::size_t n = std::strlen(sni);
     // Some clients (older Go, as in Debian's hey) put the port in the SNI, which RFC 6066 does
@@ -61,7 +78,9 @@ ssl_ctx_ptr make_intercept_context(std::string& error) {
     SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
     SSL_CTX_set_tlsext_servername_callback(ctx.get(), check_sni);
     SSL_CTX_set_alpn_select_cb(ctx.get(), select_http11, nullptr);
-    // No ticket in the handshake's last flight: queue_session_ticket() has one ride with the first answer.
+    SSL_CTX_set_client_hello_cb(ctx.get(), note_resumption_offer, nullptr);
+    // No ticket in the handshake's last flight: queue_session_ticket() has one ride with the first
+    // answer, for clients that can use it.
     SSL_CTX_set_num_tickets(ctx.get(), 0);
     // The client picks the suite: every one offered is an AEAD with ECDHE (TLS 1.3's, and these
     // for TLS 1.2 with the ECDSA leaf), and clients know which is fast on their hardware. Server
@@ -84,8 +103,20 @@ bool prepare_intercept_ssl(SSL* ssl, const leaf& l, const std::string* expected_
            SSL_set_ex_data(ssl, expected_host_index(), const_cast<std::string*>(expected_host)) == 1;
 }
 
+bool offers_resumption(const unsigned char* modes, std::size_t length) {
+    // PskKeyExchangeModes: a one-byte length, then the modes (RFC 8446 4.2.9). OpenSSL resumes
+    // only with psk_dhe_ke unless SSL_OP_ALLOW_NO_DHE_KEX, which is not set here.
+    constexpr unsigned char psk_dhe_ke = 1;
+    if (length < 1 || modes[0] != length - 1) return false;
+    for (std::size_t i = 1; i < length; ++i)
+        if (modes[i] == psk_dhe_ke) return true;
+    return false;
+}
+
+bool client_can_resume(SSL* ssl) { return SSL_get_ex_data(ssl, can_resume_index()) != nullptr; }
+
 void queue_session_ticket(SSL* ssl) {
-    if (SSL_version(ssl) == TLS1_3_VERSION) SSL_new_session_ticket(ssl);
+    if (SSL_version(ssl) == TLS1_3_VERSION && client_can_resume(ssl)) SSL_new_session_ticket(ssl);
 }
 
 }  // namespace creditgate::certs

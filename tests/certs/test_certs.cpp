@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 using namespace creditgate::certs;
 namespace fs = std::filesystem;
@@ -226,4 +227,141 @@ TEST_CASE("the leaf cache mints once per host, also under concurrency, and stays
     CHECK(cache.mints() == 5);  // still cached
     REQUIRE(cache.get("api.neuji.com", error));
     CHECK(cache.mints() == 6);  // evicted as the least recently used, minted again
+}
+
+namespace {
+
+// A ClientHello record (one record, as OpenSSL's client writes it) without the extension of the
+// given type: the record, handshake and extensions lengths shrink to match.
+std::vector<unsigned char> without_extension(std::vector<unsigned char> hello, unsigned type) {
+    auto u16 = [&](std::size_t at) { return std::size_t{hello[at]} << 8 | hello[at + 1]; };
+    auto shrink = [&](std::size_t at, std::size_t bytes, std::size_t by) {
+        std::size_t value = 0;
+        for (std::size_t i = 0; i < bytes; ++i) value = value << 8 | hello[at + i];
+        value -= by;
+        for (std::size_t i = bytes; i-- > 0; value >>= 8) hello[at + i] = static_cast<unsigned char>(value & 0xff);
+    };
+    std::size_t at = 5 + 4 + 2 + 32;     // record header, handshake header, legacy_version, random
+    at += 1 + hello[at];                 // session id
+    at += 2 + u16(at);                   // cipher suites
+    at += 1 + hello[at];                 // compression methods
+    const std::size_t extensions = at;
+    for (at += 2; at + 4 <= hello.size(); at += 4 + u16(at + 2)) {
+        if (u16(at) != type) continue;
+        const std::size_t cut = 4 + u16(at + 2);
+        hello.erase(hello.begin() + static_cast<std::ptrdiff_t>(at), hello.begin() + static_cast<std::ptrdiff_t>(at + cut));
+        shrink(3, 2, cut);
+        shrink(6, 3, cut);
+        shrink(extensions, 2, cut);
+        break;
+    }
+    return hello;
+}
+
+int count_ticket(SSL* ssl, SSL_SESSION*) {
+    ++*static_cast<int*>(SSL_get_app_data(ssl));
+    return 0;  // not kept
+}
+
+}  // namespace
+
+TEST_CASE("psk_key_exchange_modes bodies: only psk_dhe_ke lets a client resume with our ticket", "[intercept]") {
+    struct row {
+        std::vector<unsigned char> body;
+        bool resumes;
+    };
+    const row rows[] = {
+        {{1, 1}, true},         // psk_dhe_ke: what OpenSSL, NSS and Go with a session cache send
+        {{2, 0, 1}, true},      // both modes
+        {{1, 0}, false},        // psk_ke alone: OpenSSL would not resume without (EC)DHE
+        {{0}, false},           // an empty list
+        {{}, false},            // no body
+        {{3, 1}, false},        // a list longer than the body
+        {{1, 1, 1}, false},     // trailing bytes
+    };
+    for (const auto& r : rows) {
+        INFO("body of " << r.body.size() << " bytes");
+        CHECK(offers_resumption(r.body.data(), r.body.size()) == r.resumes);
+    }
+}
+
+TEST_CASE("a session ticket comes with the first answer, only to a client that can resume", "[intercept]") {
+    const ca_and_leaf pki;
+    REQUIRE(pki.minted);
+    std::string error;
+    auto server_ctx = make_intercept_context(error);
+    REQUIRE(server_ctx);
+    ssl_ctx_ptr client_ctx(SSL_CTX_new(TLS_client_method()));
+    X509_STORE_add_cert(SSL_CTX_get_cert_store(client_ctx.get()), pki.ca->cert.get());
+    SSL_CTX_set_verify(client_ctx.get(), SSL_VERIFY_PEER, nullptr);
+    SSL_CTX_set_session_cache_mode(client_ctx.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(client_ctx.get(), count_ticket);
+    const std::string host = pki.minted->host;
+
+    struct connection {
+        SSL* server;
+        SSL* client;
+        BIO* to_server = BIO_new(BIO_s_mem());
+        BIO* to_client = BIO_new(BIO_s_mem());
+        int tickets = 0;
+        connection(SSL_CTX* s, SSL_CTX* c) : server(SSL_new(s)), client(SSL_new(c)) {
+            BIO_up_ref(to_server);
+            BIO_up_ref(to_client);
+            SSL_set_bio(server, to_server, to_client);
+            SSL_set_bio(client, to_client, to_server);
+            SSL_set_accept_state(server);
+            SSL_set_connect_state(client);
+            SSL_set_app_data(client, &tickets);
+        }
+        ~connection() {
+            SSL_free(client);
+            SSL_free(server);
+        }
+        std::vector<unsigned char> take(BIO* bio) {
+            std::vector<unsigned char> bytes(static_cast<std::size_t>(BIO_ctrl_pending(bio)));
+            if (!bytes.empty()) BIO_read(bio, bytes.data(), static_cast<int>(bytes.size()));
+            return bytes;
+        }
+    };
+
+    SECTION("an OpenSSL client offers psk_dhe_ke: one ticket, in the first answer's send") {
+        connection c(server_ctx.get(), client_ctx.get());
+        REQUIRE(prepare_intercept_ssl(c.server, *pki.minted, &host));
+        SSL_set_tlsext_host_name(c.client, host.c_str());
+        int client_rc = 0, server_rc = 0;
+        for (int round = 0; round < 10 && (client_rc != 1 || server_rc != 1); ++round) {
+            if (client_rc != 1) client_rc = SSL_do_handshake(c.client);
+            if (server_rc != 1) server_rc = SSL_do_handshake(c.server);
+        }
+        REQUIRE(client_rc == 1);
+        REQUIRE(server_rc == 1);
+        CHECK(client_can_resume(c.server));
+        char buffer[64];
+        CHECK(SSL_read(c.client, buffer, sizeof buffer) <= 0);  // the handshake's end brought no ticket
+        CHECK(c.tickets == 0);
+        queue_session_ticket(c.server);
+        CHECK(SSL_write(c.server, "answer", 6) == 6);
+        CHECK(SSL_read(c.client, buffer, sizeof buffer) == 6);
+        CHECK(c.tickets == 1);
+    }
+
+    SECTION("a ClientHello without psk_key_exchange_modes (Go without a session cache): no ticket") {
+        for (const bool strip : {false, true}) {
+            connection c(server_ctx.get(), client_ctx.get());
+            REQUIRE(prepare_intercept_ssl(c.server, *pki.minted, &host));
+            SSL_set_tlsext_host_name(c.client, host.c_str());
+            CHECK(SSL_do_handshake(c.client) != 1);
+            std::vector<unsigned char> hello = c.take(c.to_server);
+            REQUIRE(hello.size() > 100);
+            if (strip) {
+                const std::size_t before = hello.size();
+                hello = without_extension(std::move(hello), TLSEXT_TYPE_psk_kex_modes);
+                REQUIRE(hello.size() == before - 6);  // type, length, and the body {1, psk_dhe_ke}
+            }
+            BIO_write(c.to_server, hello.data(), static_cast<int>(hello.size()));
+            CHECK(SSL_do_handshake(c.server) != 1);  // answered; waits for the client's Finished
+            CHECK_FALSE(c.take(c.to_client).empty());
+            CHECK(client_can_resume(c.server) == !strip);
+        }
+    }
 }
