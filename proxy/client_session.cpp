@@ -14,6 +14,9 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 
+#include <sys/socket.h>
+
+#include <array>
 #include <memory>
 #include <type_traits>
 
@@ -49,6 +52,39 @@ bool names_authority(std::string_view host_field, const authority& where) {
     return port.empty() ? where.port == 443 : port == std::to_string(where.port);
 }
 
+// Closing while the client may still be sending (an error answer before its body was read, a
+// malformed head): stop sending, then read what the client still sends for a moment, so that our
+// answer is not destroyed by a reset for unread data.
+task<void> lingering_close(tcp_stream& stream) {
+    error_code ec;
+    stream.socket().shutdown(tcp_socket::shutdown_send, ec);
+    if (ec) co_return;
+    std::array<char, 4096> sink;
+    std::size_t total = 0;
+    stream.expires_after(std::chrono::seconds(2));
+    while (total < 256 * 1024) {
+        auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), use_nothrow);
+        if (rec) break;
+        total += n;
+    }
+}
+
+// Closes a connection that ended quietly (session::ended_quietly). What the client sent since
+// (its close_notify, its FIN) is read off without waiting, so that the close sends a FIN rather
+// than a reset. Anything more than a few records means a client still talking: then false, and
+// the socket stays open for a lingering close.
+bool close_now(tcp_stream& stream) {
+    auto& socket = stream.socket();
+    std::array<char, 1024> sink;
+    for (int reads = 0;; ++reads) {
+        const ssize_t n = ::recv(socket.native_handle(), sink.data(), sink.size(), MSG_DONTWAIT);
+        if (n <= 0) break;  // nothing more (EAGAIN), the client's FIN, or a reset
+        if (reads == 4) return false;
+    }
+    stream.close();
+    return true;
+}
+
 // State that lives as long as the connection.
 template <class Stream>
 class session {
@@ -66,7 +102,10 @@ public:
                 // Between requests the client may idle for client_idle_s; the head then has header_read_s.
                 tcp_layer(stream_).expires_after(seconds(limits.client_idle_s));
                 auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(read_buffer_bytes), use_nothrow);
-                if (ec) co_return;
+                if (ec) {
+                    quiet_end_ = true;  // closed or idle between requests: nothing of theirs is unread
+                    co_return;
+                }
                 buffer_.commit(n);
             }
             request_parser parser(request_head_);
@@ -100,9 +139,16 @@ public:
             }
             co_await handle(parser, record);
             if (!record.reported) report(record);
-            if (!record.keep_alive) co_return;
+            if (!record.keep_alive) {
+                quiet_end_ = parser.is_done() && buffer_.size() == 0;
+                co_return;
+            }
         }
     }
+
+    // Whether the connection ended with nothing the client sent left unread: the last request was
+    // read whole and nothing came after it. Then no lingering close is needed (see close_now).
+    bool ended_quietly() const { return quiet_end_; }
 
 private:
     // One exchange is over: its access line and its counts.
@@ -360,12 +406,22 @@ private:
             co_return;
         }
         const tunnel_origin origin{record.client, where};
+        bool quiet = false;
         {
             session<intercepted_stream> inner(worker_, tls, &origin);
             co_await inner.run();
+            quiet = inner.ended_quietly();
         }
+        // Our close_notify goes out; the client's is not waited for (RFC 8446 6.1 does not ask the
+        // side that closes to wait, nor does nginx). Nothing may wait here anyway: the last answer
+        // is held for the close (deadline_stream::hold_until_close), and leaves with this
+        // close_notify and the FIN in one segment.
+        SSL_set_shutdown(tls.native_handle(), SSL_RECEIVED_SHUTDOWN);
         tcp_layer(stream_).expires_after(std::chrono::seconds(2));
-        co_await tls.async_shutdown(use_nothrow);
+        const auto [ec_shutdown] = co_await tls.async_shutdown(use_nothrow);
+        if (quiet && !ec_shutdown && close_now(tcp_layer(stream_))) co_return;
+        if (!ec_shutdown) co_await lingering_close(tcp_layer(stream_));
+        tcp_layer(stream_).close();
     }
 
     worker& worker_;
@@ -378,33 +434,22 @@ private:
     std::shared_ptr<const runtime> runtime_;
     std::string cached_credentials_;  // the last Proxy-Authorization value that authenticated
     const client_identity* cached_client_ = nullptr;
+    bool quiet_end_ = false;
 };
-
-// Closing after an error answer: stop sending, then read what the client still sends for a
-// moment, so that our answer is not destroyed by a reset for unread data.
-task<void> lingering_close(tcp_stream& stream) {
-    error_code ec;
-    stream.socket().shutdown(tcp_socket::shutdown_send, ec);
-    if (ec) co_return;
-    std::array<char, 4096> sink;
-    std::size_t total = 0;
-    stream.expires_after(std::chrono::seconds(2));
-    while (total < 256 * 1024) {
-        auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), use_nothrow);
-        if (rec) break;
-        total += n;
-    }
-}
 
 }  // namespace
 
 task<void> serve_client(worker& w, tcp_socket socket) {
     tcp_stream stream(std::move(socket));
+    bool quiet = false;
     {
         session<tcp_stream> s(w, stream);
         co_await s.run();
+        quiet = s.ended_quietly();
     }
-    if (stream.socket().is_open()) co_await lingering_close(stream);
+    if (!stream.socket().is_open()) co_return;  // an intercepted CONNECT or a tunnel closed it
+    if (quiet && close_now(stream)) co_return;
+    co_await lingering_close(stream);
 }
 
 }  // namespace creditgate::proxy

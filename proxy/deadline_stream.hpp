@@ -18,6 +18,10 @@
 #include <boost/asio/connect.hpp>
 #include <boost/beast/core/error.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -89,6 +93,16 @@ public:
         error_code ignored;
         state_->socket.close(ignored);
         disarm();
+    }
+
+    // For the connection's last bytes: the kernel holds what is written from now on until the
+    // close or shutdown sends it with the FIN (TCP_CORK), so that a last answer, its TLS
+    // close_notify and the FIN reach the client in one segment instead of three; on loopback and
+    // in VMs each segment costs the receiver a wake-up. Nothing may wait on the client after this:
+    // tcp(7) promises a 200 ms ceiling, but Linux 6.18 held an answer for a whole planted 1 s wait.
+    void hold_until_close() {
+        const int on = 1;
+        ::setsockopt(state_->socket.native_handle(), IPPROTO_TCP, TCP_CORK, &on, sizeof on);
     }
 
     // From now on, operations must complete within `timeout`, give or take a few ms: the deadline

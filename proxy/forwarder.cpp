@@ -304,6 +304,12 @@ task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::fl
         record.keep_alive = false;
         co_return;
     }
+    // The connection's last answer leaves with the close (see hold_until_close), when it is whole
+    // in hand or short: a long or open-ended body may be a stream, and is not held back.
+    constexpr std::uint64_t held_answer_limit = 64 * 1024;
+    if (!keep_alive &&
+        (response->is_done() || response->content_length().value_or(held_answer_limit + 1) <= held_answer_limit))
+        tcp_layer(client).hold_until_close();
     auto relayed = co_await relay_body(conn->stream, conn->buffer, *response, client, preamble, framing.client, scratch,
                                        upstream_timeout, client_timeout);
     record.bytes_sent = held_body.size() + relayed.body_bytes;

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import harness  # noqa: E402
@@ -122,6 +123,28 @@ class Forwarding(harness.ProxyTestCase):
         self.assertEqual(data.count(b"HTTP/1.1 200 OK"), 2, data[:500])
         self.assertIn(b'"n": "1"', data)
         self.assertIn(b'"n": "2"', data)
+
+    def test_a_last_answer_comes_whole_with_the_close_and_at_once(self):
+        """`Connection: close`: the answer is held for the close (TCP_CORK), so that it and the
+        FIN leave together, and the close does not wait on the client meanwhile."""
+        auth = harness.basic("eu-1", "s3cret-eu")
+        request = (f"GET {VENDOR}/echo?n=1 HTTP/1.1\r\nHost: api.scraperapi.com\r\nProxy-Authorization: {auth}\r\n"
+                   f"Connection: close\r\n\r\n").encode()
+        took = []
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", self.proxy.proxy_port), timeout=5) as s:
+                started = time.monotonic()
+                s.sendall(request)
+                data = b""
+                while chunk := s.recv(65536):  # until the FIN; a reset would raise
+                    data += chunk
+                took.append(time.monotonic() - started)
+            head, _, body = data.partition(b"\r\n\r\n")
+            self.assertIn(b"HTTP/1.1 200 OK", head)
+            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")))
+            self.assertEqual(len(body), length)
+            self.assertEqual(json.loads(body)["query"]["n"], "1")
+        self.assertLess(min(took), 0.15, took)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from decimal import Decimal
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
@@ -179,6 +180,25 @@ class HttpsClients(harness.VendorTestCase):
         self.assertIn(b"200 OK", self.call_through(again))
         again.close()
         self.assertEqual(self.billed(), 2)  # a credit for each call
+
+    def test_a_last_answer_closes_the_tunnel_at_once(self):
+        """After the answer to `Connection: close` the proxy sends its close_notify and its FIN
+        without waiting for ours (RFC 8446 6.1). The answer, held for the close (TCP_CORK), is
+        not held while anything waits."""
+        took = []
+        for _ in range(3):
+            tls = self.open_tunnel()
+            raw = socket.socket(fileno=os.dup(tls.fileno()))
+            started = time.monotonic()
+            answer = self.call_through(tls)  # until the proxy's close_notify
+            took.append(time.monotonic() - started)
+            self.assertIn(b"200 OK", answer)
+            raw.settimeout(1.0)  # the proxy used to wait 2 s for our close_notify before its FIN
+            self.assertEqual(raw.recv(1), b"")  # the FIN (a reset would raise), though we sent nothing
+            raw.close()
+            tls.close()
+        self.assertLess(min(took), 0.15, took)
+        self.assertEqual(self.billed(), 3)
 
     def test_inner_host_must_name_the_connect_host(self):
         tls = self.open_tunnel()
