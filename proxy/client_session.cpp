@@ -147,7 +147,8 @@ public:
     }
 
     // Whether the connection ended with nothing the client sent left unread: the last request was
-    // read whole and nothing came after it. Then no lingering close is needed (see close_now).
+    // read whole and nothing came after it, or the read between requests ended (the client closed,
+    // or idled past client_idle_s). Then no lingering close is needed (see close_now).
     bool ended_quietly() const { return quiet_end_; }
 
 private:
