@@ -71,8 +71,8 @@ task<void> lingering_close(tcp_stream& stream) {
 
 // Closes a connection that ended quietly (session::ended_quietly). What the client sent since
 // (its close_notify, its FIN) is read off without waiting, so that the close sends a FIN rather
-// than a reset. Anything more than a few records means a client still talking: then false, and
-// the socket stays open for a lingering close.
+// than a reset. More than 4 KiB of it means a client still talking: then false, and the socket
+// stays open for a lingering close.
 bool close_now(tcp_stream& stream) {
     auto& socket = stream.socket();
     std::array<char, 1024> sink;
