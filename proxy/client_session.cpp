@@ -2,6 +2,7 @@
 
 #include "proxy/client_reply.hpp"
 #include "proxy/connect_tunnel.hpp"
+#include "proxy/connection_close.hpp"
 #include "proxy/forwarder.hpp"
 #include "proxy/logging.hpp"
 #include "proxy/metrics.hpp"
@@ -14,9 +15,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 
-#include <sys/socket.h>
-
-#include <array>
 #include <memory>
 #include <type_traits>
 
@@ -50,39 +48,6 @@ bool names_authority(std::string_view host_field, const authority& where) {
     }
     if (policies::normalize_host(host) != where.host) return false;
     return port.empty() ? where.port == 443 : port == std::to_string(where.port);
-}
-
-// Closing while the client may still be sending (an error answer before its body was read, a
-// malformed head): stop sending, then read what the client still sends for a moment, so that our
-// answer is not destroyed by a reset for unread data.
-task<void> lingering_close(tcp_stream& stream) {
-    error_code ec;
-    stream.socket().shutdown(tcp_socket::shutdown_send, ec);
-    if (ec) co_return;
-    std::array<char, 4096> sink;
-    std::size_t total = 0;
-    stream.expires_after(std::chrono::seconds(2));
-    while (total < 256 * 1024) {
-        auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), use_nothrow);
-        if (rec) break;
-        total += n;
-    }
-}
-
-// Closes a connection that ended quietly (session::ended_quietly). What the client sent since
-// (its close_notify, its FIN) is read off without waiting, so that the close sends a FIN rather
-// than a reset. More than 4 KiB of it means a client still talking: then false, and the socket
-// stays open for a lingering close.
-bool close_now(tcp_stream& stream) {
-    auto& socket = stream.socket();
-    std::array<char, 1024> sink;
-    for (int reads = 0;; ++reads) {
-        const ssize_t n = ::recv(socket.native_handle(), sink.data(), sink.size(), MSG_DONTWAIT);
-        if (n <= 0) break;  // nothing more (EAGAIN), the client's FIN, or a reset
-        if (reads == 4) return false;
-    }
-    stream.close();
-    return true;
 }
 
 // State that lives as long as the connection.
@@ -148,7 +113,7 @@ public:
 
     // Whether the connection ended with nothing the client sent left unread: the last request was
     // read whole and nothing came after it, or the read between requests ended (the client closed,
-    // or idled past client_idle_s). Then no lingering close is needed (see close_now).
+    // or idled past client_idle_s). Then no lingering close is needed (close_connection).
     bool ended_quietly() const { return quiet_end_; }
 
 private:
@@ -420,9 +385,8 @@ private:
         SSL_set_shutdown(tls.native_handle(), SSL_RECEIVED_SHUTDOWN);
         tcp_layer(stream_).expires_after(std::chrono::seconds(2));
         const auto [ec_shutdown] = co_await tls.async_shutdown(use_nothrow);
-        if (quiet && !ec_shutdown && close_now(tcp_layer(stream_))) co_return;
-        if (!ec_shutdown) co_await lingering_close(tcp_layer(stream_));
-        tcp_layer(stream_).close();
+        if (ec_shutdown) tcp_layer(stream_).close();  // the connection is gone, or timed out
+        else co_await close_connection(tcp_layer(stream_), quiet);
     }
 
     worker& worker_;
@@ -448,9 +412,7 @@ task<void> serve_client(worker& w, tcp_socket socket) {
         co_await s.run();
         quiet = s.ended_quietly();
     }
-    if (!stream.socket().is_open()) co_return;  // an intercepted CONNECT or a tunnel closed it
-    if (quiet && close_now(stream)) co_return;
-    co_await lingering_close(stream);
+    if (stream.socket().is_open()) co_await close_connection(stream, quiet);  // else intercept() or a tunnel did
 }
 
 }  // namespace creditgate::proxy
