@@ -1,5 +1,7 @@
 #include "policies/admission.hpp"
 
+#include <algorithm>
+
 namespace creditgate::policies {
 namespace {
 
@@ -19,7 +21,7 @@ std::vector<std::string> units_of(const std::vector<budget_def>& budgets, const 
 
 metering::metering(std::vector<budget_def> budgets, const std::vector<vendor_profile>& vendors,
                    std::vector<account_binding> accounts, std::size_t max_queue, ledger_clock clock)
-    : vendor_units_(units_of(budgets, vendors)), accounts_(std::move(accounts)) {
+    : vendor_units_(units_of(budgets, vendors)), accounts_(std::move(accounts)), wall_(clock.wall) {
     std::vector<account_def> defs;
     for (const auto& a : accounts_) defs.push_back({a.id, a.vendor});
     for (const auto& v : vendors) defs.push_back({"unregistered@" + v.name, v.name});  // unknown keys, per vendor
@@ -63,6 +65,14 @@ bool metering::recompute_used(ledger_store& store, std::string& error) {
     return true;
 }
 
+money metering::reservation_for(const vendor_profile& vendor, const cost_estimate& estimate) const {
+    return std::max(estimate.amount, prices_.floor(vendor.name, estimate.rules_matched, wall_()));
+}
+
+void metering::note_settled(const vendor_profile& vendor, std::uint64_t rules_matched, money actual, money reserved) {
+    prices_.record(vendor.name, rules_matched, actual, reserved, wall_());
+}
+
 admission_request metering::plan(const call_facts& f) const {
     admission_request r;
     const auto& defs = ledger_->definitions();
@@ -75,7 +85,8 @@ admission_request metering::plan(const call_facts& f) const {
         } else if (b.kind == budget_kind::money) {
             // Reservations round up to the next µ$; settlements convert half-to-even.
             c.usd_per_unit = f.vendor->usd_per_unit.value_or(money{});
-            c.amount = f.estimate.times(*c.usd_per_unit, money::rounding::up).value_or(b.limit + money::from_micros(1));
+            // Dollars that do not fit 64 bits fit no budget either: reserved as the most there is.
+            c.amount = f.estimate.times(*c.usd_per_unit, money::rounding::up).value_or(money::from_micros(INT64_MAX));
         }
         r.claims.push_back(c);
     }

@@ -3,7 +3,9 @@
 // account, which path, the estimate) to the claims on every budget that applies, and on to
 // the ledger's decision. Knows budgets and accounts by name; the proxy never does the matching.
 
+#include "policies/cost_model.hpp"
 #include "policies/ledger.hpp"
+#include "policies/price_memory.hpp"
 #include "policies/store/ledger_store.hpp"
 #include "policies/vendor_profile.hpp"
 
@@ -46,6 +48,12 @@ public:
     // when the store cannot be read.
     bool recompute_used(ledger_store& store, std::string& error);
 
+    // What a call reserves: its estimate, and at least the largest actual seen in the last 24 h
+    // for its vendor and cost rules (SPEC §5's bounded drift).
+    money reservation_for(const vendor_profile& vendor, const cost_estimate& estimate) const;
+    // A call settled: an actual above what it reserved raises later reservations of its kind.
+    void note_settled(const vendor_profile& vendor, std::uint64_t rules_matched, money actual, money reserved);
+
     admission_request plan(const call_facts& facts) const;
     admission admit(const call_facts& facts, std::function<void(admission)> on_admitted);
 
@@ -58,6 +66,8 @@ private:
 
     std::vector<std::string> vendor_units_;  // per budget
     std::vector<account_binding> accounts_;
+    std::function<unix_seconds()> wall_;
+    price_memory prices_;
     std::unique_ptr<ledger> ledger_;
 };
 

@@ -51,11 +51,11 @@ std::optional<money> amount_at(const json& doc, const std::string& pointer, std:
         return std::nullopt;
     }
     issue_list ignored;
-    auto value = node->is_string() ? money::parse(node->get<std::string>(), money::excess_digits::round_half_even)
+    auto value = node->is_string() ? money::parse_amount(node->get<std::string>(), money::excess_digits::round_half_even)
                                    : read_amount(*node, pointer, ignored);
     if (!value && is_decimal(*node))  // more than 6 fraction digits: round rather than refuse a reading
-        value = money::parse((*node)["$decimal"].get<std::string>(), money::excess_digits::round_half_even);
-    if (!value) error = "not an amount at " + pointer;
+        value = money::parse_amount((*node)["$decimal"].get<std::string>(), money::excess_digits::round_half_even);
+    if (!value) error = "not an amount within ±10^12 at " + pointer;
     return value;
 }
 
@@ -109,7 +109,7 @@ balance_answer read_balance(const balance_spec& spec, unsigned status, std::stri
         out.error = "the balance endpoint answered something that is not JSON";
         return out;
     }
-    money remaining;
+    money_sum remaining;
     if (!spec.remaining.empty()) {
         for (const auto& pointer : spec.remaining) {
             auto part = amount_at(doc, pointer, out.error);
@@ -121,12 +121,17 @@ balance_answer read_balance(const balance_spec& spec, unsigned status, std::stri
         auto used = limit ? amount_at(doc, *spec.used, out.error) : std::nullopt;
         auto frozen = spec.frozen && used ? amount_at(doc, *spec.frozen, out.error, true) : std::optional<money>(money{});
         if (!limit || !used || !frozen) return out;
-        remaining = *limit - *used - *frozen;
+        remaining = money_sum(*limit) - *used - *frozen;
     } else {
         out.error = "the profile says neither balance.remaining nor balance.limit and balance.used";
         return out;
     }
-    out.remaining = remaining;
+    // A reading is itself an amount from outside: within range, or no reading at all.
+    if (!remaining.to_money().in_range()) {
+        out.error = "the balance is out of range (amounts lie within ±10^12)";
+        return out;
+    }
+    out.remaining = remaining.to_money();
     return out;
 }
 

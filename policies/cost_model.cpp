@@ -47,21 +47,25 @@ std::string url_host(std::string_view url) {
     return normalize_host(url.substr(0, url.find(':')));
 }
 
+// A JSON number or numeric string as an exact amount, within SPEC §1's range; nullopt otherwise.
 std::optional<money> numeric(const json& value) {
-    if (value.is_number_integer()) return money::parse(value.dump());
-    if (value.is_number_float()) return money::parse(value.dump(), money::excess_digits::round_half_even);
-    if (value.is_string()) return money::parse(value.get<std::string>(), money::excess_digits::round_half_even);
+    if (value.is_number_integer()) return money::parse_amount(value.dump());
+    if (value.is_number_float()) return money::parse_amount(value.dump(), money::excess_digits::round_half_even);
+    if (value.is_string()) return money::parse_amount(value.get<std::string>(), money::excess_digits::round_half_even);
     return std::nullopt;
 }
 
-// The JSON-RPC calls of a body: one object, or each object of a batch.
+// The JSON-RPC calls of a body: one object, or every element of a batch. A batch element that
+// is not a well-formed call is still one call to the vendor: it is priced at the default, so
+// that malformed batches are never cheaper than they bill. An empty batch is one call.
 std::vector<const json*> jsonrpc_calls(const json* body) {
     std::vector<const json*> calls;
     if (!body) return calls;
     if (body->is_object() && body->contains("method")) calls.push_back(body);
-    if (body->is_array())
-        for (const auto& call : *body)
-            if (call.is_object() && call.contains("method")) calls.push_back(&call);
+    if (body->is_array()) {
+        for (const auto& call : *body) calls.push_back(&call);
+        if (calls.empty()) calls.push_back(body);
+    }
     return calls;
 }
 
@@ -85,41 +89,71 @@ bool holds(const cost_condition& c, const request_facts& f, const json* call) {
             return false;
     }
     if (!c.jsonrpc_methods.empty()) {
-        if (!call) return false;
-        const json& method = (*call)["method"];
-        if (!method.is_string()) return false;
-        if (std::find(c.jsonrpc_methods.begin(), c.jsonrpc_methods.end(), method.get<std::string>()) ==
+        if (!call || !call->is_object()) return false;
+        const auto method = call->find("method");
+        if (method == call->end() || !method->is_string()) return false;
+        if (std::find(c.jsonrpc_methods.begin(), c.jsonrpc_methods.end(), method->get<std::string>()) ==
             c.jsonrpc_methods.end())
             return false;
     }
     return true;
 }
 
-// A rule's value, scaled by its per_param (query first, then the JSON body's top level).
-money rule_value(const cost_rule& rule, const request_facts& f) {
-    if (!rule.per_param) return rule.value;
-    std::optional<money> factor;
-    if (f.query)
-        if (const std::string* v = find_param(*f.query, rule.per_param->name))
-            factor = money::parse(*v, money::excess_digits::round_half_even);
-    if (!factor && f.body && f.body->is_object())
-        if (auto it = f.body->find(rule.per_param->name); it != f.body->end()) factor = numeric(*it);
-    if (!factor || factor->is_negative()) factor = rule.per_param->fallback;
-    return rule.value.times(*factor, money::rounding::up).value_or(rule.value);
-}
+struct priced {
+    money amount;
+    std::uint64_t rules = 0;
+    pricing_error error = pricing_error::none;
+    std::string message;
+};
 
-money price_one(const vendor_profile& p, const request_facts& f, const json* call) {
-    money cost = p.cost.default_cost;
-    for (const auto& rule : p.cost.rules) {
-        if (!holds(rule.when, f, call)) continue;
-        const money value = rule_value(rule, f);
-        switch (rule.op) {
-            case cost_rule::effect::set: cost = value; break;
-            case cost_rule::effect::add: cost += value; break;
-            case cost_rule::effect::multiply: cost = cost.times(value, money::rounding::up).value_or(cost); break;
+priced refuse_amount(std::string message) { return {money{}, 0, pricing_error::bad_amount, std::move(message)}; }
+
+// A rule's value, scaled by its per_param (query first, then the JSON body's top level). A
+// parameter that is present must be a non-negative amount in range: one the proxy cannot read
+// would otherwise be priced at the default while the vendor bills what it says.
+priced rule_value(const cost_rule& rule, const request_facts& f) {
+    if (!rule.per_param) return priced{rule.value, 0, pricing_error::none, {}};
+    const std::string& name = rule.per_param->name;
+    std::optional<money> factor;
+    bool present = false;
+    if (f.query) {
+        if (const std::string* v = find_param(*f.query, name)) {
+            present = true;
+            factor = money::parse_amount(*v, money::excess_digits::round_half_even);
         }
     }
-    return cost;
+    if (!present && f.body && f.body->is_object()) {
+        if (auto it = f.body->find(name); it != f.body->end() && !it->is_null()) {
+            present = true;
+            factor = numeric(*it);
+        }
+    }
+    if (!present) factor = rule.per_param->fallback;
+    if (!factor || factor->is_negative())
+        return refuse_amount("parameter " + name + " must be a non-negative number of at most 10^12");
+    auto value = rule.value.times(*factor, money::rounding::up);
+    if (!value || !value->in_range()) return refuse_amount("parameter " + name + " makes the price out of range");
+    return priced{*value, 0, pricing_error::none, {}};
+}
+
+priced price_one(const vendor_profile& p, const request_facts& f, const json* call) {
+    priced out{p.cost.default_cost, 0, pricing_error::none, {}};
+    for (std::size_t i = 0; i < p.cost.rules.size(); ++i) {
+        const auto& rule = p.cost.rules[i];
+        if (!holds(rule.when, f, call)) continue;
+        priced value = rule_value(rule, f);
+        if (value.error != pricing_error::none) return value;
+        std::optional<money> next;
+        switch (rule.op) {
+            case cost_rule::effect::set: next = value.amount; break;
+            case cost_rule::effect::add: next = out.amount.checked_add(value.amount); break;
+            case cost_rule::effect::multiply: next = out.amount.times(value.amount, money::rounding::up); break;
+        }
+        if (!next || !next->in_range()) return refuse_amount("the price of this call is out of range");
+        out.amount = *next;
+        out.rules |= std::uint64_t{1} << (i % 64);
+    }
+    return out;
 }
 
 const json* at_pointer(const json* doc, const std::string& pointer) {
@@ -153,14 +187,16 @@ bool signal_holds(const body_signal& s, const response_facts& f) {
     return true;
 }
 
+// A vendor's amount header: a valid amount within SPEC §1's range, or nothing (the rule that
+// reads it then does not apply).
 std::optional<money> header_amount(const response_facts& f, const std::optional<std::string>& name) {
     if (!name || !f.header) return std::nullopt;
     auto value = f.header(*name);
     if (!value) return std::nullopt;
     std::string_view v = *value;
-    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
-    return money::parse(v, money::excess_digits::round_half_even);
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return money::parse_amount(v, money::excess_digits::round_half_even);
 }
 
 bool charged_status(const cost_spec& c, unsigned status) {
@@ -208,22 +244,67 @@ const std::string* find_param(const std::vector<query_param>& query, std::string
 
 cost_estimate estimate_cost(const vendor_profile& profile, const request_facts& facts) {
     cost_estimate out;
+    if (facts.body_unparsed && profile.cost.reads_json_body()) {
+        out.error = pricing_error::unpriceable;
+        out.message = "the price of a " + profile.name + " call depends on its JSON body, and the body does not parse as JSON";
+        return out;
+    }
     const auto calls = jsonrpc_calls(facts.body);
+    money_sum total;
     if (calls.empty()) {
-        out.from_rules = price_one(profile, facts, nullptr);
+        const priced one = price_one(profile, facts, nullptr);
+        if (one.error != pricing_error::none) {
+            out.error = one.error;
+            out.message = one.message;
+            return out;
+        }
+        total += one.amount;
+        out.rules_matched = one.rules;
     } else {
-        for (const json* call : calls) out.from_rules += price_one(profile, facts, call);  // a batch is priced call by call
+        for (const json* call : calls) {  // a batch is priced call by call
+            const priced one = price_one(profile, facts, call);
+            if (one.error != pricing_error::none) {
+                out.error = one.error;
+                out.message = one.message;
+                return out;
+            }
+            total += one.amount;
+            out.rules_matched |= one.rules;
+        }
+    }
+    out.from_rules = total.to_money();
+    if (!out.from_rules.in_range()) {
+        out.error = pricing_error::bad_amount;
+        out.message = "the price of this call is out of range";
+        return out;
     }
     out.amount = out.from_rules;
     if (profile.cost.max_cost_param && facts.query) {
         if (const std::string* cap = find_param(*facts.query, *profile.cost.max_cost_param)) {
-            if (auto v = money::parse(*cap, money::excess_digits::round_half_even); v && !v->is_negative()) {
+            const auto v = money::parse_amount(*cap, money::excess_digits::round_half_even);
+            if (!v && money::is_decimal_text(*cap)) {
+                // The vendor may honour a cap this large; the books cannot hold it (SPEC §1).
+                out.error = pricing_error::bad_amount;
+                out.message = *profile.cost.max_cost_param + " is out of range (at most 10^12)";
+                return out;
+            }
+            // Not a number, or negative: the vendor cannot cap by it; the rules price the call.
+            if (v && !v->is_negative()) {
                 out.amount = *v;
                 out.client_cap = true;
             }
         }
     }
     return out;
+}
+
+std::string_view to_string(pricing_error error) {
+    switch (error) {
+        case pricing_error::none: return "none";
+        case pricing_error::bad_amount: return "bad_request";
+        case pricing_error::unpriceable: return "unpriceable_request";
+    }
+    return "bad_request";
 }
 
 std::optional<std::string> find_api_key(const vendor_profile& profile, const std::vector<query_param>& query,
@@ -289,20 +370,20 @@ settlement settle_cost(const vendor_profile& profile, money estimate, const resp
             return out;
         }
     }
-    // 4. The vendor's own success flag says the call failed.
-    if (r.success && !signal_holds(*r.success, facts)) {
+    // 4. The vendor's own success flag says the call failed (a body not read whole says nothing).
+    if (r.success && facts.body_complete && !signal_holds(*r.success, facts)) {
         out.basis = settlement_basis::unsuccessful;
         return out;
     }
     // 5. A charged status: the body's count, else the estimate.
     if (charged_status(profile.cost, facts.status)) {
-        if (r.actual_from_body) {
+        if (r.actual_from_body && facts.body_complete) {
             if (const json* count = at_pointer(facts.body_json, r.actual_from_body->count)) {
                 std::optional<money> n;
                 if (count->is_array()) n = money::units(static_cast<std::int64_t>(count->size()));
                 else n = numeric(*count);
                 if (n && !n->is_negative()) {
-                    if (auto total = n->times(r.actual_from_body->each, money::rounding::half_even)) {
+                    if (auto total = n->times(r.actual_from_body->each, money::rounding::half_even); total && total->in_range()) {
                         out.actual = *total;
                         out.basis = settlement_basis::body;
                         return out;

@@ -29,12 +29,32 @@ struct request_facts {
     std::string_view path;    // without the query
     const std::vector<query_param>* query = nullptr;
     const json* body = nullptr;  // the parsed JSON body, when the profile reads it and it parsed
+    bool body_unparsed = false;  // a body came that the profile reads, and it did not parse
 };
+
+// Parses a request body for pricing: RFC 8259 JSON as nlohmann reads it, and refused also when
+// an object repeats a key (vendors' parsers differ on which one wins, so no price would be
+// sure) or nesting passes 128 levels. False leaves `out` unspecified.
+bool parse_priced_body(std::string_view text, json& out);
+
+// Why a call cannot be priced; the proxy answers 400 with the code.
+enum class pricing_error {
+    none,
+    bad_amount,   // bad_request: an amount from the client is not a number in range (SPEC §1)
+    unpriceable,  // unpriceable_request: the price depends on a body that does not parse (SPEC §5)
+};
+std::string_view to_string(pricing_error error);
 
 struct cost_estimate {
     money amount;       // what to reserve
     money from_rules;   // what the rules say
     bool client_cap = false;  // the client's max_cost_param set the reservation
+    // The cost rules that priced the call, one bit per rule index (mod 64): calls priced by the
+    // same rules share the drift memory of SPEC §5.
+    std::uint64_t rules_matched = 0;
+    pricing_error error = pricing_error::none;
+    std::string message;  // why, when error is set
+    bool ok() const { return error == pricing_error::none; }
 };
 
 cost_estimate estimate_cost(const vendor_profile& profile, const request_facts& facts);
@@ -49,6 +69,10 @@ struct response_facts {
     header_lookup header;   // case-insensitive
     std::string_view body;  // inflated; only as much as was inspected
     const json* body_json = nullptr;  // parsed body, when it parsed
+    // The whole body was read and decoded for inspection. When a rule needed it and it could
+    // not be (too large, the vendor failed mid-answer, undecodable), the call settles at its
+    // estimate, never at 0 (SPEC §4).
+    bool body_complete = true;
 };
 
 struct balance_context {

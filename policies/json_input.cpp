@@ -229,7 +229,14 @@ std::optional<money> read_amount(const json& node, const std::string& path, issu
         return std::nullopt;
     }
     auto value = money::parse(text);
-    if (!value) issues.add(path, "\"" + text + "\" is not an amount with at most 6 decimal places");
+    if (!value) {
+        issues.add(path, "\"" + text + "\" is not an amount with at most 6 decimal places");
+        return std::nullopt;
+    }
+    if (!value->in_range()) {  // SPEC §1: so that no sum of a few amounts can overflow
+        issues.add(path, "\"" + text + "\" is out of range (amounts lie within ±1000000000000)");
+        return std::nullopt;
+    }
     return value;
 }
 

@@ -107,7 +107,7 @@ void ledger::roll(budget_state& b, unix_seconds now) {
     if (now < b.window.end) return;
     // A call belongs to the window it was admitted in: the new window starts empty.
     b.window = window_at(b.def->period, now);
-    b.used = b.frozen = b.drift = money{};
+    b.used = b.frozen = b.drift = money_sum();
 }
 
 void ledger::refill(budget_state& b, steady_nanos now) {
@@ -133,9 +133,9 @@ refusal_detail ledger::describe(const budget_state& b, const claim& c, refusal_k
     switch (b.def->kind) {
         case budget_kind::credits:
         case budget_kind::money:
-            r.used = b.used;
-            r.frozen = b.frozen;
-            r.remaining = b.def->limit - b.used - b.frozen;
+            r.used = b.used.to_money();
+            r.frozen = b.frozen.to_money();
+            r.remaining = (money_sum(b.def->limit) - b.used - b.frozen).to_money();
             r.cost = c.amount;
             r.message = "budget " + b.def->id + " has " + r.remaining.to_string() + " of " + r.limit.to_string() + " " +
                         b.unit + " left; this call needs " + c.amount.to_string();
@@ -175,7 +175,7 @@ ledger::check ledger::evaluate(const admission_request& request, bool queued_alr
         bool fits = false;
         switch (b.def->kind) {
             case budget_kind::credits:
-            case budget_kind::money: fits = b.used + b.frozen + c.amount <= b.def->limit; break;
+            case budget_kind::money: fits = b.used + b.frozen + c.amount <= money_sum(b.def->limit); break;
             case budget_kind::concurrency: fits = b.in_flight < b.def->max_concurrent; break;
             case budget_kind::rate: fits = b.tokens >= micro; break;
         }
@@ -198,7 +198,7 @@ ledger::check ledger::evaluate(const admission_request& request, bool queued_alr
                 case budget_kind::money:
                     // Releases can help only if what is committed leaves room; else only a new period.
                     helps = c.amount <= b.def->limit &&
-                            ((b.used + c.amount <= b.def->limit && (b.frozen.micros() > 0 || b.queued > 0)) ||
+                            ((b.used + c.amount <= money_sum(b.def->limit) && (b.frozen > money_sum() || b.queued > 0)) ||
                              (b.window.end != INT64_MAX && b.window.end - now <= timeout_s));
                     break;
                 case budget_kind::concurrency: helps = true; break;
@@ -207,7 +207,7 @@ ledger::check ledger::evaluate(const admission_request& request, bool queued_alr
         }
         if (b.metered()) {
             // Where waiting helps, say when: a release (soon) or the next window.
-            if (b.used + c.amount <= b.def->limit && b.frozen.micros() > 0) detail.retry_after_s = 1;
+            if (b.used + c.amount <= money_sum(b.def->limit) && b.frozen > money_sum()) detail.retry_after_s = 1;
             else if (b.window.end != INT64_MAX && c.amount <= b.def->limit) detail.retry_after_s = std::max<std::int64_t>(1, b.window.end - now);
         }
         if (!helps) {
@@ -223,11 +223,11 @@ ledger::check ledger::evaluate(const admission_request& request, bool queued_alr
     if (request.account) {
         const account_state& a = accounts_[*request.account];
         const auto remaining = a.remaining();
-        if (a.exhausted || (remaining && *remaining < request.estimate)) {
+        if (a.exhausted || (remaining && *remaining < money_sum(request.estimate))) {
             refusal_detail r;
             r.kind = refusal_kind::upstream_credits_exhausted;
-            r.remaining = remaining.value_or(money{});
-            r.frozen = a.frozen;
+            r.remaining = remaining.value_or(money_sum()).to_money();
+            r.frozen = a.frozen.to_money();
             r.cost = request.estimate;
             r.message = a.exhausted ? "account " + a.def.id + " is out of credit at " + a.def.vendor
                                     : "account " + a.def.id + " has " + r.remaining.to_string() +
@@ -261,8 +261,8 @@ admission ledger::apply(admission_request&& request, const check& c, std::unique
         if (std::find(c.shadow_short.begin(), c.shadow_short.end(), cl.budget) != c.shadow_short.end()) ++b.would_block;
         if (b.metered() && b.def->soft_limit) {
             const auto threshold = b.def->limit.times(*b.def->soft_limit, money::rounding::up);
-            if (threshold && b.used + b.frozen >= *threshold)
-                out.warnings.push_back("soft-limit budget=" + b.def->id + " used=" + (b.used + b.frozen).to_string() +
+            if (threshold && b.used + b.frozen >= money_sum(*threshold))
+                out.warnings.push_back("soft-limit budget=" + b.def->id + " used=" + (b.used + b.frozen).to_money().to_string() +
                                        " limit=" + b.def->limit.to_string());
         }
         call.claims.push_back({cl.budget, cl.amount, cl.usd_per_unit, b.window.start});  // capacity reserved outside the lock
@@ -407,11 +407,14 @@ void ledger::settle(held_call* raw, std::optional<money> actual) {
                     if (c.window_start != b.window.start) break;  // its window is over; nothing of it counts now
                     b.frozen -= c.amount;
                     if (actual) {
-                        const money committed = c.usd_per_unit
-                                                    ? actual->times(*c.usd_per_unit, money::rounding::half_even).value_or(c.amount)
-                                                    : *actual;
+                        // An actual whose dollars do not fit counts as the most it can: the
+                        // budget then reads exhausted rather than cheaper than it is.
+                        const money committed =
+                            c.usd_per_unit ? actual->times(*c.usd_per_unit, money::rounding::half_even)
+                                                 .value_or(money::from_micros(INT64_MAX))
+                                           : *actual;
                         b.used += committed;
-                        if (committed > c.amount) b.drift += committed - c.amount;
+                        if (committed > c.amount) b.drift += money_sum(committed) - c.amount;
                     }
                     break;
                 }
@@ -435,9 +438,9 @@ void ledger::record_balance(std::size_t account, money reading, balance_source s
     {
         std::lock_guard lock(mutex_);
         account_state& a = accounts_[account];
-        if (a.reading) a.drift = (*a.reading - a.settled_since_reading) - reading;  // what the vendor spent beyond our count
+        if (a.reading) a.drift = money_sum(*a.reading) - a.settled_since_reading - reading;  // what the vendor spent beyond our count
         a.reading = reading;
-        a.settled_since_reading = money{};
+        a.settled_since_reading = money_sum();
         a.source = source;
         a.updated_at = clock_.wall();
         if (a.exhausted && reading.micros() > 0 && source == balance_source::poll) a.exhausted = false;

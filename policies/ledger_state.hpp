@@ -14,7 +14,7 @@ struct ledger::budget_state {
     const budget_def* def;
     std::string unit;
     period_window window;
-    money used, frozen, drift;         // credits and money: this window only
+    money_sum used, frozen, drift;     // credits and money: this window only; exact, never wrapped
     std::int64_t in_flight = 0;        // concurrency
     std::int64_t tokens = 0;           // rate, in millionths of a token
     steady_nanos refilled_at = 0;
@@ -36,14 +36,14 @@ struct ledger::account_state {
     std::optional<money> reading;
     balance_source source = balance_source::none;
     std::optional<unix_seconds> updated_at;
-    money frozen, settled_since_reading, drift;
+    money_sum frozen, settled_since_reading, drift;
     bool exhausted = false;
     std::int64_t in_flight = 0;
     std::optional<std::string> poll_error;
 
-    std::optional<money> remaining() const {
+    std::optional<money_sum> remaining() const {
         if (!reading) return std::nullopt;
-        return *reading - frozen - settled_since_reading;
+        return money_sum(*reading) - frozen - settled_since_reading;
     }
 };
 

@@ -14,15 +14,15 @@ std::vector<budget_view> ledger::budgets() const {
         budget_state b = state;  // a copy: viewing does not advance the ledger
         roll(b, now);
         refill(b, steady);
-        budget_view v{b.def, b.unit, b.limit(), b.used, b.frozen, {}, b.drift, b.window, b.queued, b.would_block, false};
+        budget_view v{b.def, b.unit, b.limit(), b.used.to_money(), b.frozen.to_money(), {}, b.drift.to_money(), b.window, b.queued, b.would_block, false};
         switch (b.def->kind) {
             case budget_kind::concurrency: v.frozen = money::units(b.in_flight); v.remaining = v.limit - v.frozen; break;
             case budget_kind::rate: v.remaining = money::units(b.tokens / token_micro); break;
-            default: v.remaining = b.def->limit - b.used - b.frozen; break;
+            default: v.remaining = (money_sum(b.def->limit) - b.used - b.frozen).to_money(); break;
         }
         if (b.metered() && b.def->soft_limit) {
             const auto threshold = b.def->limit.times(*b.def->soft_limit, money::rounding::up);
-            v.soft_limit_reached = threshold && b.used + b.frozen >= *threshold;
+            v.soft_limit_reached = threshold && b.used + b.frozen >= money_sum(*threshold);
         }
         out.push_back(v);
     }
@@ -32,8 +32,11 @@ std::vector<budget_view> ledger::budgets() const {
 std::vector<account_view> ledger::accounts() const {
     std::lock_guard lock(mutex_);
     std::vector<account_view> out;
-    for (const account_state& a : accounts_)
-        out.push_back({a.def.id, a.def.vendor, a.remaining(), a.source, a.updated_at, a.frozen, a.drift, a.exhausted, a.poll_error});
+    for (const account_state& a : accounts_) {
+        const auto remaining = a.remaining();
+        out.push_back({a.def.id, a.def.vendor, remaining ? std::optional<money>(remaining->to_money()) : std::nullopt, a.source,
+                       a.updated_at, a.frozen.to_money(), a.drift.to_money(), a.exhausted, a.poll_error});
+    }
     return out;
 }
 

@@ -83,6 +83,33 @@ std::optional<money> money::parse(std::string_view text, excess_digits excess) {
     return money{negative ? -micros : micros};
 }
 
+bool money::is_decimal_text(std::string_view text) {
+    std::size_t i = 0;
+    auto digits = [&] {
+        const std::size_t first = i;
+        while (i < text.size() && is_digit(text[i])) ++i;
+        return i > first;
+    };
+    if (i < text.size() && (text[i] == '-' || text[i] == '+')) ++i;
+    if (!digits()) return false;
+    if (i < text.size() && text[i] == '.') {
+        ++i;
+        if (!digits()) return false;
+    }
+    if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+        ++i;
+        if (i < text.size() && (text[i] == '-' || text[i] == '+')) ++i;
+        if (!digits()) return false;
+    }
+    return i == text.size();
+}
+
+std::optional<money> money::parse_amount(std::string_view text, excess_digits excess) {
+    auto value = parse(text, excess);
+    if (!value || !value->in_range()) return std::nullopt;
+    return value;
+}
+
 std::string money::to_string() const {
     // |INT64_MIN| does not fit an int64: work in unsigned.
     const bool negative = micros_ < 0;

@@ -131,6 +131,7 @@ std::optional<cost_rule> read_rule(const json& node, const std::string& path, is
         cost_rule::scale s;
         s.name = p.string("name", true).value_or("");
         s.fallback = p.amount("default").value_or(money::units(1));
+        if (s.fallback.is_negative()) p.error("default", "must not be negative");
         p.finish();
         rule.per_param = std::move(s);
     }
@@ -214,6 +215,7 @@ response_spec read_response(object_reader& parent) {
         ce.count = a.string("count", true).value_or("");
         check_pointer(a, "count", ce.count);
         ce.each = a.amount("each", true).value_or(money{});
+        if (ce.each.is_negative()) a.error("each", "must not be negative");
         a.finish();
         spec.actual_from_body = std::move(ce);
     }

@@ -1,5 +1,7 @@
 #include "proxy/admin_server.hpp"
 
+#include "proxy/log_limiter.hpp"
+
 #include "proxy/deadline_stream.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -55,11 +57,18 @@ task<void> serve_admin_connection(tcp_socket socket, const admin_routes& routes,
 }  // namespace
 
 task<void> run_admin_server(tcp_acceptor& acceptor, const admin_routes& routes, asio::any_io_executor slow_work) {
+    log_limiter failures;
+    steady_timer backoff(acceptor.get_executor());
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
         if (ec) {
-            spdlog::warn("admin accept failed: {}", ec.message());
+            // Out of descriptors: the error comes back at once; wait rather than spin, log now and then.
+            if (auto quiet = failures.admit(std::chrono::steady_clock::now()))
+                spdlog::warn("admin accept failed: {}{}", ec.message(),
+                             *quiet ? " (" + std::to_string(*quiet) + " more in the last 10 s)" : std::string());
+            backoff.expires_after(std::chrono::milliseconds(50));
+            co_await backoff.async_wait(use_nothrow);
             continue;
         }
         asio::co_spawn(acceptor.get_executor(), serve_admin_connection(std::move(socket), routes, slow_work), asio::detached);

@@ -31,8 +31,6 @@ std::string public_account_id(const std::string& id) {
 
 }  // namespace
 
-json amount_json(money m) { return json::parse(m.to_string()); }
-
 json budgets_json(const ledger& books) {
     json list = json::array();
     for (const budget_view& v : books.budgets()) {
@@ -113,7 +111,7 @@ admin_response usage_response(ledger_store& store, std::string_view query) {
         case report_format::table: return admin_response{200, "text/plain; charset=utf-8", usage_table(request.value->query, *rows)};
         case report_format::json: break;
     }
-    return admin_response{200, "application/json", usage_json(request.value->query, *rows).dump() + "\n"};
+    return admin_response{200, "application/json", policies::dump_exact(usage_json(request.value->query, *rows)) + "\n"};
 }
 
 }  // namespace creditgate::proxy

@@ -2,6 +2,7 @@
 // admin_views: the ledger's state as the JSON documents of SPEC §8. Amounts are exact
 // decimals (JSON numbers written from their decimal text), never floats.
 
+#include "policies/json_amount.hpp"
 #include "policies/ledger.hpp"
 #include "policies/store/ledger_store.hpp"
 #include "proxy/admin_routes.hpp"
@@ -10,7 +11,7 @@
 
 namespace creditgate::proxy {
 
-nlohmann::json amount_json(policies::money m);
+using policies::amount_json;  // exact decimals: dump the views with policies::dump_exact
 nlohmann::json budgets_json(const policies::ledger& books);
 nlohmann::json accounts_json(const policies::ledger& books);
 nlohmann::json reservations_json(const policies::ledger& books);

@@ -23,7 +23,6 @@ namespace {
 
 constexpr std::size_t read_buffer_bytes = 16 * 1024;  // two recvmsg per request instead of four (DESIGN.md)
 constexpr std::size_t scratch_bytes = 16 * 1024;
-constexpr std::uint64_t drain_limit = 64 * 1024;      // a refused request body we still read to keep the connection
 
 bool is_upgrade(const flat_fields& f) {
     if (f.find(http::field::upgrade) != f.end()) return true;
@@ -139,36 +138,26 @@ private:
         report(record);
     }
 
-    // Refuses one request. The connection is kept only when the request's body (if any)
-    // can be read past without the client waiting for us.
     task<void> refuse(request_parser& parser, exchange_record& record, refusal r) {
-        const auto& req = parser.get();
-        const bool waiting_for_continue = beast::iequals(req[http::field::expect], "100-continue");
-        const bool drainable = parser.is_done() || (!waiting_for_continue && !parser.chunked() &&
-                                                    parser.content_length().value_or(0) <= drain_limit);
-        const bool keep_alive = req.keep_alive() && drainable && !worker_.state().draining.load(std::memory_order_relaxed);
-        if (!co_await send_refusal(stream_, r, record, req.version(), keep_alive, seconds(runtime_->limits().client_idle_s)))
-            co_return;
-        if (keep_alive && !parser.is_done()) record.keep_alive = co_await drain(parser);
+        co_await refuse_request(stream_, buffer_, parser, r, record, refusal_context_for(worker_, *runtime_, scratch()));
     }
 
-    task<bool> drain(request_parser& parser) {
-        auto& body = parser.body();
-        while (!parser.is_done()) {
-            body.data = scratch_.get();
-            body.size = scratch_bytes;
-            tcp_layer(stream_).expires_after(seconds(runtime_->limits().client_idle_s));
-            auto [ec, n] = co_await http::async_read_some(stream_, buffer_, parser, use_nothrow);
-            if (ec && ec != http::error::need_buffer) co_return false;
-        }
-        co_return true;
-    }
+    std::span<char> scratch() { return {scratch_.get(), scratch_bytes}; }
 
     task<void> handle(request_parser& parser, exchange_record& record) {
         const auto& req = parser.get();
         if (worker_.state().draining.load(std::memory_order_relaxed)) {
             co_await refuse(parser, record, make_refusal(503, "shutting_down", "creditgate is shutting down"));
             co_return;
+        }
+        // Which Host is the destination, which credentials the caller? With two, nobody can say
+        // which one each hop reads (SPEC §5): refused whatever their values.
+        for (const auto field : {http::field::host, http::field::proxy_authorization}) {
+            if (req.count(field) > 1) {
+                co_await refuse(parser, record,
+                                make_refusal(400, "bad_request", "more than one " + std::string(http::to_string(field)) + " field"));
+                co_return;
+            }
         }
         if (inside_) {
             co_await handle_inside(parser, record);
@@ -257,9 +246,10 @@ private:
                             make_refusal(501, "upgrade_not_supported", "protocol upgrades (WebSocket) to vendors are not metered"));
             co_return;
         }
-        if (req.find(http::field::transfer_encoding) != req.end() && !parser.chunked()) {
+        if (req.find(http::field::transfer_encoding) != req.end() && (!parser.chunked() || transfer_coded(req))) {
+            // Relayed chunked, a coding like gzip would be dropped: refused, not relayed unfaithfully.
             record.keep_alive = false;
-            co_await send_refusal(stream_, make_refusal(400, "bad_request", "Transfer-Encoding must end with chunked"),
+            co_await send_refusal(stream_, make_refusal(400, "bad_request", "Transfer-Encoding must be exactly chunked"),
                                   record, req.version(), false, seconds(runtime_->limits().client_idle_s));
             co_return;
         }
@@ -285,6 +275,13 @@ private:
         record.host = where->host;
         const auto& routes = runtime_->routes();
         if (!where->is_ip_literal && routes.vendor_for(where->host)) {
+            if (where->port != 443 && !runtime_->pinned(where->host, where->port)) {
+                // A vendor's API is on 443; another port of its host is not metered and not dialled.
+                co_await refuse(parser, record,
+                                make_refusal(403, "destination_not_allowed",
+                                             where->to_string() + ": vendor hosts are intercepted on port 443 only"));
+                co_return;
+            }
             if (!runtime_->leaves()) {
                 // A vendor is never tunnelled blind: without interception its calls would go unmetered.
                 co_await refuse(parser, record,

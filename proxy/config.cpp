@@ -208,6 +208,7 @@ private:
         bytes("request_inspect_bytes", l.request_inspect_bytes, 1024);
         bytes("response_inspect_bytes", l.response_inspect_bytes, 1024);
         seconds("header_read_s", l.header_read_s);
+        seconds("request_body_s", l.request_body_s);
         seconds("client_idle_s", l.client_idle_s);
         seconds("upstream_connect_s", l.upstream_connect_s);
         seconds("upstream_response_s", l.upstream_response_s);

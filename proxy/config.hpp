@@ -28,6 +28,7 @@ struct limits_config {
     std::uint64_t request_inspect_bytes = 1048576;
     std::uint64_t response_inspect_bytes = 8388608;
     std::int64_t header_read_s = 10;
+    std::int64_t request_body_s = 60;  // the whole upload of one request body, from the end of its head
     std::int64_t client_idle_s = 60;
     std::int64_t upstream_connect_s = 10;
     std::int64_t upstream_response_s = 120;

@@ -8,7 +8,9 @@
 //
 // Same contract as Beast's: when the deadline passes, the socket is closed, and operations that
 // were pending or start afterwards fail with beast::error::timeout. expires_after() applies to
-// operations already pending too.
+// operations already pending too. One addition: a deadline set with `keep_open` only cancels
+// what is pending (still reported as timeout), so that the proxy can still answer on the
+// connection — a 408 for a request body that took too long.
 
 #include "proxy/coarse_clock.hpp"
 #include "proxy/http_io.hpp"
@@ -43,6 +45,7 @@ struct deadline_state {
     clock::time_point armed_for = never;  // when the timer's pending wait fires (never: none)
     std::uint64_t generation = 0;         // tells a cancelled wait from the current one
     bool timed_out = false;
+    bool keep_open = false;               // at the deadline, cancel what is pending instead of closing
 };
 
 // Completes an operation on the stream, reporting a deadline that passed as beast::error::timeout.
@@ -109,9 +112,10 @@ public:
     // comes from the coarse clock (coarse_clock::deadline_after), as this is called for every read
     // and write.
     void expires_after(clock::duration timeout) { expires_at(coarse_clock::deadline_after(timeout)); }
-    void expires_at(clock::time_point deadline) {
+    void expires_at(clock::time_point deadline, bool keep_open = false) {
         state_->deadline = deadline;
         state_->timed_out = false;
+        state_->keep_open = keep_open;
         // A wait that fires at or before the deadline re-arms itself then; only an earlier
         // deadline than the armed one needs the timer now.
         if (state_->armed_for > deadline) arm(state_);
@@ -119,6 +123,7 @@ public:
     void expires_never() {
         state_->deadline = detail::deadline_state::never;
         state_->timed_out = false;
+        state_->keep_open = false;
         // A pending wait finds no deadline and stops; cancelling it would cost a handler now.
     }
 
@@ -175,7 +180,8 @@ private:
             }
             s->timed_out = true;
             error_code ignored;
-            s->socket.close(ignored);
+            if (s->keep_open) s->socket.cancel(ignored);
+            else s->socket.close(ignored);
         });
     }
 

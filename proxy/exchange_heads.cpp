@@ -14,9 +14,16 @@ void append_number(std::string& out, std::uint64_t n) {
     out.append(digits, static_cast<std::size_t>(end - digits));
 }
 
-void append_framing(std::string& head, body_framing framing, std::optional<std::uint64_t> length) {
+// `codings`: transfer codings the body keeps under our chunking ("gzip" of "gzip, chunked").
+void append_framing(std::string& head, body_framing framing, std::optional<std::uint64_t> length,
+                    std::string_view codings = {}) {
     if (framing == body_framing::chunked) {
-        head += "Transfer-Encoding: chunked\r\n";
+        head += "Transfer-Encoding: ";
+        if (!codings.empty()) {
+            head += codings;
+            head += ", ";
+        }
+        head += "chunked\r\n";
     } else if (length && framing != body_framing::until_close) {
         head += "Content-Length: ";
         append_number(head, *length);
@@ -107,7 +114,8 @@ std::string response_head(const response_parser& p, response_framing framing, co
         // HEAD and 304 answers keep the length of the body they describe.
         if (auto it = res.find(http::field::content_length); it != res.end()) append_field(head, "Content-Length", it->value());
     } else {
-        append_framing(head, framing.client, to_std(p.content_length()));
+        // A vendor's coding other than chunked ("gzip, chunked") stays with the body it codes.
+        append_framing(head, framing.client, to_std(p.content_length()), transfer_codings_before_chunked(res));
     }
     if (m.cost) append_field(head, "X-Creditgate-Cost", m.cost->to_string());
     append_field(head, "X-Creditgate-Request-Id", record.request_id);

@@ -11,6 +11,10 @@ flat_fields::const_iterator flat_fields::find(http::field id) const {
     return std::find_if(views_.begin(), views_.end(), [id](const field_view& f) { return f.id_ == id; });
 }
 
+std::size_t flat_fields::count(http::field id) const {
+    return static_cast<std::size_t>(std::count_if(views_.begin(), views_.end(), [id](const field_view& f) { return f.id_ == id; }));
+}
+
 flat_fields::const_iterator flat_fields::find(std::string_view name) const {
     const http::field id = http::string_to_field(name);
     if (id != http::field::unknown) return find(id);

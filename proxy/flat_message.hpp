@@ -52,6 +52,7 @@ public:
     std::size_t size() const { return views_.size(); }
 
     const_iterator find(http::field id) const;
+    std::size_t count(http::field id) const;
     const_iterator find(std::string_view name) const;  // case-insensitive
     // The first value of a field, or empty.
     std::string_view operator[](http::field id) const;

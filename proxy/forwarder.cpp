@@ -1,6 +1,7 @@
 #include "proxy/forwarder.hpp"
 
 #include "proxy/client_reply.hpp"
+#include "proxy/coarse_clock.hpp"
 #include "proxy/disconnect_watch.hpp"
 #include "proxy/exchange_heads.hpp"
 #include "proxy/ledger_entry.hpp"
@@ -39,22 +40,27 @@ refusal failure_refusal(const error_code& ec, std::string_view what, const dial_
 
 constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
 
-// Reads a whole message body (up to `limit` bytes) through a buffer_body parser.
+// Reads a message body into `out` until it is complete or holds more than `limit` bytes (so a
+// body of exactly `limit` bytes is read whole, its chunked terminator included, and one byte
+// more says "too large"). Returns the read error, if any.
 template <class Stream, bool IsRequest>
 task<error_code> read_body_into(Stream& in, beast::flat_buffer& buffer, flat_parser<IsRequest>& p,
                                 std::string& out, std::size_t limit, std::span<char> scratch,
-                                std::chrono::seconds timeout) {
+                                std::chrono::seconds timeout, coarse_clock::time_point deadline = no_deadline) {
     auto& body = p.body();
-    while (!p.is_done() && out.size() < limit) {
+    while (!p.is_done() && out.size() <= limit) {
+        // Never more than one byte past the limit: what we hold must stay bounded.
+        const std::size_t offered = std::min(scratch.size(), limit + 1 - out.size());
         body.data = scratch.data();
-        body.size = std::min(scratch.size(), limit - out.size() + 1);
-        tcp_layer(in).expires_after(timeout);
+        body.size = offered;
+        expire_read(in, timeout, deadline);
         auto [ec, n] = co_await http::async_read_some(in, buffer, p, use_nothrow);
         if (ec == http::error::need_buffer) ec = {};
         if (ec == asio::ssl::error::stream_truncated && p.need_eof()) p.put_eof(ec);
-        out.append(scratch.data(), scratch.size() - body.size);
-        if (ec) co_return ec;
+        out.append(scratch.data(), offered - body.size);  // what this read delivered, not the whole scratch
+        body.data = nullptr;
         body.size = 0;
+        if (ec) co_return ec;
     }
     co_return error_code{};
 }
@@ -78,21 +84,51 @@ task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::fl
     const bool body = has_body(parser);
     const bool expect_continue = body && beast::iequals(req[http::field::expect], "100-continue");
     bool continue_sent = false;
+    // The whole upload of the body must come within request_body_s of the end of its head (the
+    // time a call waits in a budget queue is added: nobody reads the body meanwhile).
+    auto body_deadline = coarse_clock::deadline_after(seconds(limits.request_body_s));
     record.vendor = vendor.name;
+    // Every refusal of this exchange keeps or closes the connection by SPEC §5's one rule.
+    auto refuse = [&](refusal r) {
+        refusal_context ctx = refusal_context_for(w, rt, scratch);
+        ctx.continue_sent = continue_sent;
+        return refuse_request(client, client_buffer, parser, std::move(r), record, ctx);
+    };
+    // The client stopped sending its body: a slow one hears 408 while nothing went upstream.
+    auto body_failed = [&](const error_code& ec, bool sent_upstream) -> task<void> {
+        record.keep_alive = false;
+        if (ec == beast::error::timeout && !sent_upstream) {
+            co_await send_refusal(client,
+                                  make_refusal(408, "request_timeout",
+                                               "the request body did not arrive within " + std::to_string(limits.request_body_s) +
+                                                   " s (limits.request_body_s) or stalled for " +
+                                                   std::to_string(limits.client_idle_s) + " s"),
+                                  record, client_version, false, client_timeout);
+        } else {
+            record.outcome = "client_aborted";
+        }
+        record.decision = "client_aborted";
+    };
 
     // 1. Who pays: the account behind the request's key, or the one that injects a key.
     const call_plan plan = plan_call(rt, vendor, request.target, req);
     record.account = plan.account;
     if (plan.refused) {
-        co_await send_refusal(client, *plan.refused, record, client_version, client_keep_alive && parser.is_done(), client_timeout);
+        co_await refuse(*plan.refused);
         co_return;
     }
 
     // 2. The request body, buffered only when a cost rule reads it.
     std::string request_body;
     nlohmann::json request_json;
-    bool body_buffered = false;
+    bool body_buffered = false, body_parsed = false;
     if (body && vendor.cost.reads_json_body()) {
+        const refusal too_large = make_refusal(413, "body_too_large", "the request body exceeds " +
+                                                                          std::to_string(limits.request_inspect_bytes) + " bytes");
+        if (parser.content_length().value_or(0) > limits.request_inspect_bytes) {
+            co_await refuse(too_large);
+            co_return;
+        }
         if (expect_continue) {
             const asio::const_buffer interim = asio::buffer(continue_100);
             if (co_await write_all(client, std::span(&interim, 1), client_timeout)) {
@@ -101,46 +137,50 @@ task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::fl
             }
             continue_sent = true;
         }
-        if (parser.content_length().value_or(0) > limits.request_inspect_bytes) {
-            co_await send_refusal(client, make_refusal(413, "body_too_large", "the request body exceeds " + std::to_string(limits.request_inspect_bytes) + " bytes"),
-                                  record, client_version, false, client_timeout);
+        if (auto ec = co_await read_body_into(client, client_buffer, parser, request_body, limits.request_inspect_bytes,
+                                              scratch, client_timeout, body_deadline)) {
+            co_await body_failed(ec, false);
             co_return;
         }
-        if (auto ec = co_await read_body_into(client, client_buffer, parser, request_body, limits.request_inspect_bytes, scratch, client_timeout)) {
-            record.outcome = "client_aborted";
-            co_return;
-        }
-        if (!parser.is_done()) {
-            co_await send_refusal(client, make_refusal(413, "body_too_large", "the request body exceeds " + std::to_string(limits.request_inspect_bytes) + " bytes"),
-                                  record, client_version, false, client_timeout);
+        if (!parser.is_done() || request_body.size() > limits.request_inspect_bytes) {
+            co_await refuse(too_large);
             co_return;
         }
         body_buffered = true;
-        request_json = nlohmann::json::parse(request_body, nullptr, false);
+        body_parsed = policies::parse_priced_body(request_body, request_json);
     }
 
     // 3. Estimate and admission: frozen against every budget that applies, or refused, or queued.
     const auto path = request.target.path();
-    const policies::request_facts facts{req.method_string(), path, &plan.query,
-                                        body_buffered && !request_json.is_discarded() ? &request_json : nullptr};
+    const policies::request_facts facts{req.method_string(), path, &plan.query, body_parsed ? &request_json : nullptr,
+                                        body_buffered && !body_parsed};
     const policies::cost_estimate estimate = policies::estimate_cost(vendor, facts);
-    policies::call_facts call_facts{record.client->id, record.client->team, &vendor, plan.account, path, estimate.amount,
+    if (!estimate.ok()) {
+        // A call the proxy cannot price is never sent (SPEC §1, §5).
+        co_await refuse(make_refusal(400, std::string(policies::to_string(estimate.error)), estimate.message));
+        co_return;
+    }
+    // Reserved: the estimate, raised to the largest actual its rules saw lately (bounded drift).
+    const policies::money reserved = metering.reservation_for(vendor, estimate);
+    policies::call_facts call_facts{record.client->id, record.client->team, &vendor, plan.account, path, reserved,
                                     {record.request_id, record.client->id, record.client->team, vendor.name, plan.account}};
     auto& store = rt.store();
     if (!store.healthy() && rt.cfg().storage.on_failure == storage_failure::reject) {
         // No spending without a record.
         refusal r = make_refusal(503, "storage_unavailable", "the ledger cannot be written; metered calls are refused until it can");
         r.retry_after_s = 1;
-        co_await send_refusal(client, r, record, client_version, client_keep_alive && parser.is_done(), client_timeout);
+        co_await refuse(std::move(r));
         co_return;
     }
+    const auto queued_from = coarse_clock::now();
     admitted_call call = co_await admit_call(w, metering, call_facts);
+    call.estimate = estimate.amount;  // what settles when nothing better is known: the rules', not the raised reservation
+    if (call.decision_name == "queued_allowed") body_deadline += coarse_clock::now() - queued_from;
     record.decision = call.decision_name;
     // The ledger's finished row is written when this exchange ends, however it ends.
-    ledger_entry entry(store, record, estimate.amount, vendor.usd_per_unit);
+    ledger_entry entry(store, record, reserved, vendor.usd_per_unit);
     if (call.refused) {
-        co_await send_refusal(client, *call.refused, record, client_version, client_keep_alive && parser.is_done(),
-                              client_timeout);
+        co_await refuse(*call.refused);
         co_return;
     }
     if (call.decision_name == "queued_allowed" && client_has_left(beast::get_lowest_layer(client).socket())) {
@@ -179,8 +219,7 @@ task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::fl
             if (dialed.failure) {
                 record.decision = dialed.failure->status == 504 ? "upstream_timeout" : "upstream_error";
                 call.decision.held.release();  // released before the client hears of it
-                co_await send_refusal(client, *dialed.failure, record, client_version,
-                                      client_keep_alive && parser.is_done(), client_timeout);
+                co_await refuse(*dialed.failure);
                 co_return;
             }
             conn = std::move(dialed.connection);
@@ -204,19 +243,17 @@ task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::fl
             sent.complete = !sent.write_error;
         } else {
             sent = co_await relay_body(client, client_buffer, parser, conn->stream, head, shape.framing, scratch,
-                                       client_timeout, upstream_timeout);
+                                       client_timeout, upstream_timeout, body_deadline);
         }
-        if (sent.read_error) {  // the client stopped sending its body: nothing sensible to answer
-            record.outcome = "client_aborted";
-            record.decision = "client_aborted";
+        if (sent.read_error) {  // the client stopped sending its body; the upstream connection goes with it
+            co_await body_failed(sent.read_error, sent.wrote_any);
             co_return;
         }
         if (sent.write_error) {
             if (reused && may_retry && attempt == 0) continue;
             record.decision = sent.write_error == beast::error::timeout ? "upstream_timeout" : "upstream_error";
             call.decision.held.release();
-            co_await send_refusal(client, failure_refusal(sent.write_error, "sending the request to", target, limits.upstream_idle_s),
-                                  record, client_version, client_keep_alive && parser.is_done(), client_timeout);
+            co_await refuse(failure_refusal(sent.write_error, "sending the request to", target, limits.upstream_idle_s));
             co_return;
         }
 
@@ -252,8 +289,7 @@ task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::fl
             if (reused && may_retry && attempt == 0 && !response->got_some()) continue;
             record.decision = ec == beast::error::timeout ? "upstream_timeout" : "upstream_error";
             call.decision.held.release();
-            co_await send_refusal(client, failure_refusal(ec, "waiting for the answer of", target, limits.upstream_response_s),
-                                  record, client_version, client_keep_alive, client_timeout);
+            co_await refuse(failure_refusal(ec, "waiting for the answer of", target, limits.upstream_response_s));
             co_return;
         }
         break;
@@ -262,8 +298,7 @@ task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::fl
     if (response->get().result_int() == 101) {
         record.decision = "upstream_error";
         call.decision.held.release();
-        co_await send_refusal(client, make_refusal(502, "upstream_error", "the vendor switched protocols unasked"),
-                              record, client_version, false, client_timeout);
+        co_await refuse(make_refusal(502, "upstream_error", "the vendor switched protocols unasked"));
         co_return;
     }
 
@@ -276,18 +311,24 @@ task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::fl
         inspect_error = co_await read_body_into(conn->stream, conn->buffer, *response, held_body, limits.response_inspect_bytes,
                                                 scratch, upstream_timeout);
     }
+    // Whether the body a rule may need was read whole and decoded; if not, it settles at the estimate.
+    bool body_complete = !inspect_error && held_body.size() <= limits.response_inspect_bytes &&
+                         (held_body.empty() || response->is_done());
     std::string inspected;
     std::string_view inspect_view = held_body;
     if (!held_body.empty()) {
         const std::string_view coding = res[http::field::content_encoding];
         if (!coding.empty() && !beast::iequals(coding, "identity")) {
             auto inflated = inflate_for_inspection(coding, held_body, limits.response_inspect_bytes);
-            inspected = inflated.value_or(std::string());
+            if (!inflated) body_complete = false;
+            inspected = std::move(inflated).value_or(std::string());
             inspect_view = inspected;
         }
+        if (transfer_coded(res)) body_complete = false;  // "gzip, chunked": the bytes are still coded
     }
     const policies::settlement settled =
-        settle_call(metering, vendor, call, account_index, res.result_int(), res, inspect_view);
+        settle_call(metering, vendor, call, account_index, res.result_int(), res, inspect_view, body_complete);
+    metering.note_settled(vendor, estimate.rules_matched, settled.actual, estimate.amount);
     record.cost = settled.actual;
     record.status = res.result_int();
 
@@ -310,7 +351,11 @@ task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::fl
     if (!keep_alive &&
         (response->is_done() || response->content_length().value_or(held_answer_limit + 1) <= held_answer_limit))
         tcp_layer(client).hold_until_close();
-    auto relayed = co_await relay_body(conn->stream, conn->buffer, *response, client, preamble, framing.client, scratch,
+    // An answer already whole in hand (inspected) is all in the preamble, its last chunk included:
+    // the relay then only writes it, or a chunked answer would end twice ("0\r\n\r\n" would
+    // become the start of the client's next answer).
+    const body_framing rest_framing = response->is_done() ? body_framing::none : framing.client;
+    auto relayed = co_await relay_body(conn->stream, conn->buffer, *response, client, preamble, rest_framing, scratch,
                                        upstream_timeout, client_timeout);
     record.bytes_sent = held_body.size() + relayed.body_bytes;
     if (relayed.write_error) record.outcome = "client_aborted";
@@ -318,7 +363,8 @@ task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::fl
     else if (relayed.read_error) record.outcome = "upstream_error";
     record.keep_alive = keep_alive && relayed.complete;
 
-    if (relayed.complete && response->keep_alive() && framing.upstream != body_framing::until_close) {
+    if (relayed.complete && response->keep_alive() && framing.upstream != body_framing::until_close &&
+        conn->clean_between_messages()) {
         ++conn->uses;
         conn->stream.tcp().expires_never();
         w.pool().put(std::move(conn));

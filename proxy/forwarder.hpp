@@ -4,6 +4,7 @@
 // stream the answer back. The retry rule of SPEC §5 step 3 lives here.
 
 #include "policies/vendor_profile.hpp"
+#include "proxy/client_reply.hpp"
 #include "proxy/exchange.hpp"
 #include "proxy/flat_message.hpp"
 #include "proxy/request_target.hpp"
@@ -25,6 +26,12 @@ struct exchange_space {
     std::span<char> scratch;
     message_head& response_head;
 };
+
+// How this worker refuses requests under this config (SPEC §5's connection rule).
+inline refusal_context refusal_context_for(worker& w, const runtime& rt, std::span<char> scratch) {
+    return {seconds(rt.limits().header_read_s), seconds(rt.limits().client_idle_s),
+            w.state().draining.load(std::memory_order_relaxed), scratch};
+}
 
 template <class ClientStream>
 task<void> forward(worker& w, const runtime& rt, ClientStream& client, beast::flat_buffer& client_buffer,

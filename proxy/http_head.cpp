@@ -3,6 +3,8 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 
+#include <vector>
+
 namespace creditgate::proxy {
 namespace {
 
@@ -27,6 +29,14 @@ bool is_hop_by_hop(http::field f) {
 bool is_rewritten(http::field f) {
     return f == http::field::host || f == http::field::via || f == http::field::expect ||
            f == http::field::content_length;
+}
+
+// creditgate's own fields: nobody else may put them on a message that crosses it (a vendor's
+// X-Creditgate-Cost next to ours, or a client's reaching the vendor).
+bool is_ours(const field_view& f) {
+    constexpr std::string_view prefix = "x-creditgate-";
+    const std::string_view name = f.name_string();
+    return f.name() == http::field::unknown && name.size() >= prefix.size() && beast::iequals(name.substr(0, prefix.size()), prefix);
 }
 
 std::string lower(std::string_view s) {
@@ -67,11 +77,26 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
     out.append("\r\n");
 }
 
+std::string transfer_codings_before_chunked(const flat_fields& fields) {
+    std::vector<std::string_view> codings;
+    for (const auto& field : fields) {
+        if (field.name() != http::field::transfer_encoding) continue;
+        for (auto token : http::token_list{field.value()}) codings.emplace_back(token.data(), token.size());
+    }
+    if (!codings.empty() && beast::iequals(codings.back(), "chunked")) codings.pop_back();
+    std::string out;
+    for (auto c : codings) {
+        if (!out.empty()) out += ", ";
+        out += c;
+    }
+    return out;
+}
+
 void append_forwarded_fields(const flat_fields& fields, std::string& out, bool drop_accept_encoding) {
     const hop_by_hop_filter filter(fields);
     std::string_view run;  // kept lines, adjacent in the head's text
     for (const auto& field : fields) {
-        if (is_rewritten(field.name()) || filter.drops(field)) continue;
+        if (is_rewritten(field.name()) || filter.drops(field) || is_ours(field)) continue;
         if (drop_accept_encoding && field.name() == http::field::accept_encoding) continue;
         const std::string_view line = field.line();
         if (!run.empty() && run.data() + run.size() == line.data()) {

@@ -25,12 +25,18 @@ private:
 };
 
 // Appends "Name: value\r\n" for every end-to-end field, skipping also Host, Via, Expect,
-// Content-Length and Transfer-Encoding (the caller writes those as its framing decides), and
-// Accept-Encoding when asked to (the caller writes its own). Lines that stay adjacent are
-// copied as one run.
+// Content-Length and Transfer-Encoding (the caller writes those as its framing decides),
+// X-Creditgate-* (ours alone, SPEC §5), and Accept-Encoding when asked to (the caller writes
+// its own). Lines that stay adjacent are copied as one run.
 void append_forwarded_fields(const flat_fields& fields, std::string& out, bool drop_accept_encoding = false);
 
 void append_field(std::string& out, std::string_view name, std::string_view value);
+
+// Transfer codings other than the final chunked ("gzip" of "gzip, chunked"), joined by ", ";
+// empty when the message has none. creditgate re-frames chunked bodies but keeps other codings.
+std::string transfer_codings_before_chunked(const flat_fields& fields);
+// Whether the message's Transfer-Encoding is anything but a plain "chunked" (or absent).
+inline bool transfer_coded(const flat_fields& fields) { return !transfer_codings_before_chunked(fields).empty(); }
 
 // Via: the previous hops plus ours.
 void append_via(const flat_fields& fields, unsigned version, std::string& out);

@@ -149,7 +149,7 @@ int run_report(const std::vector<std::pair<std::string, std::string>>& options, 
     switch (request.value->format) {
         case policies::report_format::table: out = policies::usage_table(request.value->query, *rows); break;
         case policies::report_format::csv: out = policies::usage_csv(request.value->query, *rows); break;
-        case policies::report_format::json: out = policies::usage_json(request.value->query, *rows).dump(2) + "\n"; break;
+        case policies::report_format::json: out = policies::dump_exact(policies::usage_json(request.value->query, *rows), 2) + "\n"; break;
     }
     std::fwrite(out.data(), 1, out.size(), stdout);
     return exit_ok;

@@ -1,7 +1,11 @@
 #include "proxy/metered_call.hpp"
 
+#include "policies/json_amount.hpp"
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include <boost/beast/core/string.hpp>
 
 #include <zlib.h>
 
@@ -63,15 +67,14 @@ refusal to_refusal(const policies::refusal_detail& d) {
     if (!d.budget.empty()) {
         r.details["budget"] = d.budget;
         // Amounts print as plain decimals: JSON numbers built from their exact text.
-        auto amount = [](money m) { return nlohmann::json::parse(m.to_string()); };
-        r.details["limit"] = amount(d.limit);
-        r.details["used"] = amount(d.used);
-        r.details["frozen"] = amount(d.frozen);
-        r.details["remaining"] = amount(d.remaining);
-        r.details["cost"] = amount(d.cost);
+        r.details["limit"] = policies::amount_json(d.limit);
+        r.details["used"] = policies::amount_json(d.used);
+        r.details["frozen"] = policies::amount_json(d.frozen);
+        r.details["remaining"] = policies::amount_json(d.remaining);
+        r.details["cost"] = policies::amount_json(d.cost);
         if (!d.unit.empty()) r.details["unit"] = d.unit;
     } else if (d.kind == refusal_kind::upstream_credits_exhausted) {
-        r.details["cost"] = nlohmann::json::parse(d.cost.to_string());
+        r.details["cost"] = policies::amount_json(d.cost);
     }
     return r;
 }
@@ -138,8 +141,8 @@ task<admitted_call> admit_call(worker& w, policies::metering& metering, const po
 
 std::optional<std::string> inflate_for_inspection(std::string_view encoding, std::string_view bytes, std::size_t limit) {
     int window_bits;
-    if (encoding == "gzip" || encoding == "x-gzip") window_bits = 15 + 16;
-    else if (encoding == "deflate") window_bits = 15 + 32;  // zlib or raw: let zlib detect the header
+    if (beast::iequals(encoding, "gzip") || beast::iequals(encoding, "x-gzip")) window_bits = 15 + 16;
+    else if (beast::iequals(encoding, "deflate")) window_bits = 15 + 32;  // zlib or raw: let zlib detect the header
     else return std::nullopt;
     z_stream z{};
     if (inflateInit2(&z, window_bits) != Z_OK) return std::nullopt;
@@ -148,29 +151,34 @@ std::optional<std::string> inflate_for_inspection(std::string_view encoding, std
     z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
     z.avail_in = static_cast<uInt>(bytes.size());
     int rc = Z_OK;
-    while (rc == Z_OK && out.size() < limit) {
+    // One chunk past the limit at most: a bomb stops there, and is not complete.
+    while (rc == Z_OK && out.size() <= limit) {
         z.next_out = reinterpret_cast<Bytef*>(buffer);
         z.avail_out = sizeof buffer;
         rc = inflate(&z, Z_NO_FLUSH);
         out.append(buffer, sizeof buffer - z.avail_out);
-        if (rc == Z_BUF_ERROR && z.avail_in == 0) break;  // truncated input: what we have
+        if (rc == Z_BUF_ERROR) break;  // the input ended before the stream did
     }
     inflateEnd(&z);
-    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) return std::nullopt;
+    // Only a whole stream within the limit is the body: a truncated, corrupt or oversized one is not.
+    if (rc != Z_STREAM_END || out.size() > limit) return std::nullopt;
     return out;
 }
 
 policies::settlement settle_call(policies::metering& metering, const policies::vendor_profile& vendor,
                                  admitted_call& call, std::optional<std::size_t> account, unsigned status,
-                                 const flat_fields& response_fields, std::string_view inspected_body) {
+                                 const flat_fields& response_fields, std::string_view inspected_body, bool body_complete) {
     nlohmann::json parsed;
-    const bool wants_json = vendor.response.reads_body() && !inspected_body.empty();
+    const bool wants_json = vendor.response.reads_body() && !inspected_body.empty() && body_complete;
     if (wants_json) parsed = nlohmann::json::parse(inspected_body, nullptr, false);
     policies::response_facts facts;
     facts.status = status;
     facts.header = lookup_in(response_fields);
     facts.body = inspected_body;
     facts.body_json = wants_json && !parsed.is_discarded() ? &parsed : nullptr;
+    // A body that is whole but not JSON is still an answer (rule 4 sees no success flag in it);
+    // one we could not read whole says nothing, and the call settles at its estimate.
+    facts.body_complete = body_complete;
     const policies::balance_context balance{call.decision.balance_before, call.decision.balance_delta_eligible};
     policies::settlement s = policies::settle_cost(vendor, call.estimate, facts, balance);
     call.decision.held.commit(s.actual);

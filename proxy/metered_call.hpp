@@ -43,13 +43,15 @@ task<admitted_call> admit_call(worker& w, policies::metering& metering, const po
 
 refusal to_refusal(const policies::refusal_detail& detail);
 
-// gzip/deflate inflated for inspection (never sent on); nullopt for other codings or bad data.
+// gzip/deflate inflated for inspection (never sent on); nullopt for other codings, for data that
+// is truncated or corrupt, and for a body that inflates past `limit` (a gzip bomb).
 std::optional<std::string> inflate_for_inspection(std::string_view encoding, std::string_view bytes, std::size_t limit);
 
 // Settles a call from the vendor's answer: commits the reservation, records balance readings
 // and the exhausted mark. Returns the settlement (actual in the vendor's unit).
 policies::settlement settle_call(policies::metering& metering, const policies::vendor_profile& vendor,
                                  admitted_call& call, std::optional<std::size_t> account, unsigned status,
-                                 const flat_fields& response_fields, std::string_view inspected_body);
+                                 const flat_fields& response_fields, std::string_view inspected_body,
+                                 bool body_complete);
 
 }  // namespace creditgate::proxy

@@ -1,5 +1,6 @@
 #include "proxy/refusal.hpp"
 
+#include "policies/json_amount.hpp"
 #include "proxy/http_head.hpp"
 
 #include <boost/beast/http/status.hpp>
@@ -21,7 +22,7 @@ std::string render_refusal(const refusal& r, std::string_view request_id, unsign
     error["code"] = r.code;
     error["message"] = r.message;
     if (r.retry_after_s) error["retry_after_s"] = std::max<std::int64_t>(1, *r.retry_after_s);
-    std::string body = nlohmann::json{{"error", std::move(error)}}.dump();
+    std::string body = policies::dump_exact(nlohmann::json{{"error", std::move(error)}});
     body += '\n';
 
     std::string out;

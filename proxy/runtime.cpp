@@ -35,6 +35,9 @@ std::shared_ptr<policies::ledger_store> open_ledger_store(const config& cfg, std
     options.path = ledger_path(cfg);
     options.flush_ms = cfg.storage.flush_ms;
     options.on_error = [](const std::string& message) { spdlog::error("{}", message); };
+    options.on_notice = [](const std::string& message) { spdlog::warn("{}", message); };
+    // A stop while the disk is full retries a few seconds (within its grace), then spills the rows.
+    options.stop_retry = std::chrono::seconds(std::min<std::int64_t>(cfg.limits.shutdown_grace_s, 5));
     return policies::sqlite_store::open(options, error);
 }
 

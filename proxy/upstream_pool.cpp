@@ -3,6 +3,8 @@
 #include "certs/upstream_tls.hpp"
 #include "proxy/coarse_clock.hpp"
 
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -24,20 +26,25 @@ std::string upstream_key(bool tls, std::string_view host, std::uint16_t port) {
     return key;
 }
 
-bool upstream_pool::looks_alive(upstream_connection& connection, std::chrono::steady_clock::time_point now) {
+bool upstream_connection::clean_between_messages() {
+    if (buffer.size() != 0) return false;
+    if (!stream.is_tls()) return true;
+    SSL* ssl = stream.tls().native_handle();
+    return SSL_pending(ssl) == 0 && BIO_ctrl_pending(SSL_get_rbio(ssl)) == 0;
+}
+
+bool upstream_pool::looks_alive(upstream_connection& connection) {
     auto& socket = connection.stream.socket();
     if (!socket.is_open()) return false;
-    // Under load a connection comes back within microseconds; a vendor closing it in that
-    // window is rare enough to leave to the retry rule and save the syscall.
-    if (now - connection.idle_since < std::chrono::milliseconds(200)) return true;
-    // A peer that closed an idle connection shows up as EOF (or an error) without blocking.
+    // Asked every time, not only after a while idle: a vendor that sends bytes past its answer a
+    // moment later would otherwise have them read as the answer to another client's call. One
+    // non-blocking recv; a peer that closed shows up as EOF.
     char byte;
     const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0) return false;
     if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
-    // Bytes on an idle plain connection are garbage; on TLS they may be a late session
-    // ticket, which the next read consumes.
-    return connection.stream.is_tls();
+    // EOF, or bytes we did not ask for. On TLS those could only be a close_notify or records
+    // past the answer: session tickets come right after the handshake, before the first answer.
+    return false;
 }
 
 std::unique_ptr<upstream_connection> upstream_pool::take(const std::string& key) {
@@ -48,7 +55,7 @@ std::unique_ptr<upstream_connection> upstream_pool::take(const std::string& key)
     while (!stack.empty()) {
         std::unique_ptr<upstream_connection> c = std::move(stack.back());
         stack.pop_back();
-        if (now - c->idle_since < idle_limit_ && looks_alive(*c, now)) return c;
+        if (now - c->idle_since < idle_limit_ && looks_alive(*c)) return c;
     }
     return nullptr;
 }

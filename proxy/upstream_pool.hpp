@@ -25,6 +25,11 @@ struct upstream_connection {
     std::shared_ptr<asio::ssl::context> tls_context;  // outlives the TLS stream across reloads
     std::chrono::steady_clock::time_point idle_since;  // coarse_clock
     std::uint64_t uses = 0;     // completed exchanges; > 0 means "reused", for the retry rule
+
+    // Nothing of the last answer is left over: no byte read past its end (in our buffer, or
+    // decrypted or not in the TLS layer). A connection that fails this is never pooled, so a
+    // vendor answer that breaks its own framing cannot become another call's answer (SPEC §5).
+    bool clean_between_messages();
 };
 
 std::string upstream_key(bool tls, std::string_view host, std::uint16_t port);
@@ -34,9 +39,10 @@ public:
     upstream_pool(std::size_t max_idle_per_key, std::chrono::seconds idle_limit)
         : max_idle_per_key_(max_idle_per_key), idle_limit_(idle_limit) {}
 
-    // A live idle connection for `key`, or null.
+    // A live idle connection for `key`, or null. Only a connection on which nothing arrived
+    // while it was idle is live: bytes there belong to no request we sent.
     std::unique_ptr<upstream_connection> take(const std::string& key);
-    // Keeps a connection whose last exchange completed cleanly.
+    // Keeps a connection whose last exchange completed cleanly (clean_between_messages()).
     void put(std::unique_ptr<upstream_connection> connection);
     // Closes connections idle longer than the limit.
     void prune();
@@ -44,7 +50,7 @@ public:
     std::size_t idle_count() const;
 
 private:
-    static bool looks_alive(upstream_connection& connection, std::chrono::steady_clock::time_point now);
+    static bool looks_alive(upstream_connection& connection);
 
     std::size_t max_idle_per_key_;
     std::chrono::seconds idle_limit_;

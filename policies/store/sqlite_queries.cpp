@@ -30,13 +30,26 @@ struct bound_values {
     }
 };
 
+// Columns `at` (a sum of whole units) and `at + 1` (a sum of µ remainders) as one amount.
+money split_sum(sqlite3_stmt* s, int at) {
+    money_sum total;
+    total += money_sum(money::from_micros(sqlite3_column_int64(s, at + 1)));
+    const __int128 units = static_cast<__int128>(sqlite3_column_int64(s, at)) * money::micros_per_unit;
+    const __int128 clamped = units > INT64_MAX ? INT64_MAX : units < INT64_MIN ? INT64_MIN : units;
+    total += money::from_micros(static_cast<std::int64_t>(clamped));
+    return total.to_money();
+}
+
 unix_millis to_millis(unix_seconds s) { return s >= LLONG_MAX / 1000 ? LLONG_MAX : s <= LLONG_MIN / 1000 ? LLONG_MIN : s * 1000; }
 
 }  // namespace
 
 std::optional<money> sqlite_store::used(const budget_usage_query& q) {
-    std::string sql = q.in_usd ? "SELECT COALESCE(SUM(cost_usd), 0)"
-                               : "SELECT COALESCE(SUM(CASE WHEN finished_at IS NULL THEN estimate ELSE actual END), 0)";
+    // SQLite's SUM fails on integer overflow, and a failed sum would keep the proxy from starting:
+    // the amounts are summed as whole units and µ remainders (x = x / 10^6 × 10^6 + x % 10^6,
+    // each sum far from the int64 ends) and put together exactly in 128 bits.
+    const std::string amount = q.in_usd ? "cost_usd" : "(CASE WHEN finished_at IS NULL THEN estimate ELSE actual END)";
+    std::string sql = "SELECT COALESCE(SUM(" + amount + " / 1000000), 0), COALESCE(SUM(" + amount + " % 1000000), 0)";
     sql += " FROM calls WHERE admitted_at >= ? AND admitted_at < ?";
     bound_values values;
     values.integer(to_millis(q.window.start));
@@ -68,7 +81,7 @@ std::optional<money> sqlite_store::used(const budget_usage_query& q) {
     if (!s) return std::nullopt;
     values.bind(s.get());
     if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
-    return money::from_micros(sqlite3_column_int64(s.get(), 0));
+    return split_sum(s.get(), 0);
 }
 
 std::optional<std::vector<usage_row>> sqlite_store::usage(const usage_query& q) {
@@ -79,7 +92,8 @@ std::optional<std::vector<usage_row>> sqlite_store::usage(const usage_query& q) 
     }
     // From the per-day sums of finished calls: a pending call (in flight, or lost in a crash) is not in them.
     std::string sql = "SELECT " + (keys.empty() ? std::string() : keys + ", ") +
-                      "SUM(requests), SUM(succeeded), SUM(rejected), SUM(credits), SUM(cost_usd),"
+                      "SUM(requests), SUM(succeeded), SUM(rejected), SUM(credits / 1000000), SUM(credits % 1000000),"
+                      " SUM(cost_usd / 1000000), SUM(cost_usd % 1000000),"
                       " CASE WHEN SUM(latency_n) > 0 THEN CAST(SUM(latency_sum) AS REAL) / SUM(latency_n) END"
                       " FROM usage_daily WHERE day >= ? AND day <= ?";
     bound_values values;
@@ -112,9 +126,9 @@ std::optional<std::vector<usage_row>> sqlite_store::usage(const usage_query& q) 
         r.succeeded = sqlite3_column_int64(s.get(), n + 1);
         r.rejected = sqlite3_column_int64(s.get(), n + 2);
         r.failed = r.requests - r.succeeded - r.rejected;
-        r.credits = money::from_micros(sqlite3_column_int64(s.get(), n + 3));
-        r.cost_usd = money::from_micros(sqlite3_column_int64(s.get(), n + 4));
-        r.avg_latency_ms = sqlite3_column_type(s.get(), n + 5) == SQLITE_NULL ? 0.0 : sqlite3_column_double(s.get(), n + 5);
+        r.credits = split_sum(s.get(), n + 3);
+        r.cost_usd = split_sum(s.get(), n + 5);
+        r.avg_latency_ms = sqlite3_column_type(s.get(), n + 7) == SQLITE_NULL ? 0.0 : sqlite3_column_double(s.get(), n + 7);
         rows.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return std::nullopt;

@@ -1,11 +1,13 @@
 #include "policies/store/sqlite_store.hpp"
 
+#include "policies/store/row_spill.hpp"
 #include "policies/store/sqlite_statement.hpp"
 #include "policies/store/writer_priority.hpp"
 
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <chrono>
 #include <iterator>
 #include <map>
@@ -68,10 +70,15 @@ constexpr const char* rollup_sql = R"sql(
 INSERT INTO usage_daily VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
 ON CONFLICT (day, client, team, vendor, account) DO UPDATE SET
   requests = requests + excluded.requests, succeeded = succeeded + excluded.succeeded,
-  rejected = rejected + excluded.rejected, credits = credits + excluded.credits,
-  cost_usd = cost_usd + excluded.cost_usd, latency_sum = latency_sum + excluded.latency_sum,
-  latency_n = latency_n + excluded.latency_n
+  rejected = rejected + excluded.rejected,
+  credits = CASE WHEN credits > 9223372036854775807 - excluded.credits THEN 9223372036854775807
+                 ELSE credits + excluded.credits END,
+  cost_usd = CASE WHEN cost_usd > 9223372036854775807 - excluded.cost_usd THEN 9223372036854775807
+                  ELSE cost_usd + excluded.cost_usd END,
+  latency_sum = latency_sum + excluded.latency_sum, latency_n = latency_n + excluded.latency_n
 )sql";
+// Credits and dollars saturate instead of overflowing (SQLite would turn the sum into a float):
+// both are sums of non-negative amounts within ±10^12 units, so only absurd days reach the end.
 
 // How a finished call counts in reports (SPEC §8).
 bool is_rejection(const std::string& decision) { return decision == "rejected" || decision == "queue_timeout"; }
@@ -150,6 +157,10 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const sqlite_options& options, 
             error = options.path + ": " + last_error(store->write_db_);
             return nullptr;
         }
+        if (!store->import_spilled(error)) {
+            error = options.path + ": " + error;
+            return nullptr;
+        }
     }
     if (sqlite3_open_v2(options.path.c_str(), &store->read_db_, read_flags, nullptr) != SQLITE_OK) {
         error = options.path + ": cannot open the ledger database: " + last_error(store->read_db_);
@@ -200,20 +211,53 @@ bool sqlite_store::migrate(std::string& error) {
     return exec(write_db_, "COMMIT", &error);
 }
 
+bool sqlite_store::import_spilled(std::string& error) {
+    std::vector<call_row> rows;
+    std::string problem;
+    read_spilled(options_.path, rows, problem);
+    if (!problem.empty() && options_.on_error) options_.on_error(problem);
+    if (rows.empty()) {
+        std::remove(spill_path(options_.path).c_str());
+        return true;
+    }
+    const std::size_t count = rows.size();
+    if (!write_batch(rows)) {
+        // Kept for the next start; this one does not begin with a ledger it knows is short.
+        error = "cannot write the " + std::to_string(count) + " rows in " + spill_path(options_.path) +
+                " that the last stop could not write";
+        return false;
+    }
+    std::remove(spill_path(options_.path).c_str());
+    if (options_.on_notice)
+        options_.on_notice("wrote " + std::to_string(count) + " ledger rows that the last stop could not write (from " +
+                           spill_path(options_.path) + ")");
+    return true;
+}
+
+void sqlite_store::spill(std::vector<call_row>& rows) {
+    if (rows.empty()) return;
+    std::string where;
+    spill_rows(options_.path, rows, where);
+    if (options_.on_error)
+        options_.on_error(std::to_string(rows.size()) + " ledger rows could not be written at shutdown; kept in " + where +
+                          (where == "stderr" ? "" : " for the next start to write"));
+    rows.clear();
+}
+
 sqlite_store::~sqlite_store() {
     if (writer_.joinable()) {
         {
             std::lock_guard lock(mutex_);
             stopping_ = true;
+            stop_deadline_ = std::chrono::steady_clock::now() + options_.stop_retry;
         }
         wake_.notify_all();
         writer_.join();
     }
-    // Rows handed over while a failing last attempt ran: the writer's message did not count them.
+    // Rows handed over while a failing last attempt ran: they join what the writer spilled.
     std::vector<call_row> unwritten;
     take_incoming(unwritten);
-    if (!unwritten.empty() && options_.on_error)
-        options_.on_error(std::to_string(unwritten.size()) + " more ledger rows not written at shutdown");
+    spill(unwritten);
     sqlite3_finalize(upsert_);
     sqlite3_finalize(upsert_many_);
     sqlite3_finalize(rollup_);
@@ -320,18 +364,32 @@ void sqlite_store::writer_loop() {
             // Kept for the next attempt, in order, ahead of what arrives meanwhile.
             queue_.swap(batch);
             if (queue_.size() > options_.max_queued) {
+                // Memory is bounded too (on_failure "allow" keeps admitting): the oldest rows go
+                // where a stop would put them, not nowhere.
                 const std::size_t excess = queue_.size() - options_.max_queued;
+                std::vector<call_row> oldest(std::make_move_iterator(queue_.begin()),
+                                             std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(excess)));
                 queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(excess));
+                spill(oldest);
                 dropped_.fetch_add(excess, std::memory_order_relaxed);
-                written_ += excess;  // nobody waits for rows that are gone
+                written_ += excess;  // nobody waits for rows that left the queue
             }
         }
         if (ok && was_failing && options_.on_error) options_.on_error("ledger writes work again");
         was_failing = !ok;
         written_cv_.notify_all();
         if (stopping_ && !ok) {
-            // One more attempt was made at shutdown; what is left is lost and said so.
-            if (options_.on_error) options_.on_error(std::to_string(queue_.size()) + " ledger rows not written at shutdown");
+            // A stop while writes fail (a full disk): retry a while, the operator may free space;
+            // then the rows go beside the database rather than nowhere.
+            if (std::chrono::steady_clock::now() < stop_deadline_) {
+                lock.unlock();
+                std::this_thread::sleep_for(interval);
+                lock.lock();
+                continue;
+            }
+            spill(queue_);
+            written_ = appended_.load(std::memory_order_acquire);
+            written_cv_.notify_all();
             return;
         }
     }
@@ -387,7 +445,8 @@ bool sqlite_store::write_batch(std::vector<call_row>& batch) {
 bool sqlite_store::write_rollup(const std::vector<call_row>& batch, std::string& error) {
     // Each finished row is appended exactly once, so adding it to its day's sums is exact.
     struct sums {
-        std::int64_t requests = 0, succeeded = 0, rejected = 0, credits = 0, cost_usd = 0, latency_sum = 0, latency_n = 0;
+        std::int64_t requests = 0, succeeded = 0, rejected = 0, latency_sum = 0, latency_n = 0;
+        money credits, cost_usd;  // saturating, like the table's columns
     };
     std::map<std::tuple<std::int64_t, std::string_view, std::string_view, std::string_view, std::string_view>, sums> days;
     for (const auto& r : batch) {
@@ -398,8 +457,8 @@ bool sqlite_store::write_rollup(const std::vector<call_row>& batch, std::string&
         d.succeeded += is_success(r);
         const bool rejected = is_rejection(r.decision);
         d.rejected += rejected;
-        d.credits += r.actual.micros();
-        d.cost_usd += r.cost_usd ? r.cost_usd->micros() : 0;
+        d.credits += r.actual;
+        d.cost_usd += r.cost_usd.value_or(money{});
         if (!rejected) {
             d.latency_sum += r.latency_ms;
             ++d.latency_n;
@@ -412,7 +471,7 @@ bool sqlite_store::write_rollup(const std::vector<call_row>& batch, std::string&
         const std::string_view texts[] = {client, team, vendor, account};
         for (int i = 0; i < 4; ++i)
             sqlite3_bind_text(s, 2 + i, texts[i].data(), static_cast<int>(texts[i].size()), SQLITE_STATIC);
-        const std::int64_t numbers[] = {d.requests, d.succeeded, d.rejected, d.credits, d.cost_usd, d.latency_sum, d.latency_n};
+        const std::int64_t numbers[] = {d.requests, d.succeeded, d.rejected, d.credits.micros(), d.cost_usd.micros(), d.latency_sum, d.latency_n};
         for (int i = 0; i < 7; ++i) sqlite3_bind_int64(s, 6 + i, numbers[i]);
         const int rc = sqlite3_step(s);
         sqlite3_reset(s);

@@ -11,6 +11,7 @@
 #include "policies/store/writer_priority.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -29,10 +30,15 @@ struct sqlite_options {
     std::string path;
     std::int64_t flush_ms = 100;
     int busy_timeout_ms = 1000;       // how long a write waits for a lock held by another process
-    std::size_t max_queued = 1 << 20;  // rows kept for retry while writes fail; older ones are dropped
+    std::size_t max_queued = 1 << 20;  // rows kept for retry while writes fail; older ones are spilled
     bool read_only = false;           // reports: no writer, the file must exist
     // Told (on the writer thread) when a batch fails and when writing works again.
     std::function<void(const std::string& message)> on_error = nullptr;
+    // Told what was recovered at open (rows a previous stop could not write).
+    std::function<void(const std::string& message)> on_notice = nullptr;
+    // At stop, how long writes that fail (a full disk) are retried before the rows left are
+    // spilled beside the database (row_spill) for the next start to write.
+    std::chrono::milliseconds stop_retry{5000};
 };
 
 inline constexpr int ledger_schema_version = 1;
@@ -50,12 +56,14 @@ public:
     std::optional<money> used(const budget_usage_query& query) override;
     std::optional<std::vector<usage_row>> usage(const usage_query& query) override;
 
-    // Rows dropped because writes kept failing and the retry queue was full.
+    // Rows moved out of memory to the spill file because writes kept failing and the retry queue was full.
     std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
 private:
     explicit sqlite_store(sqlite_options options) : options_(std::move(options)) {}
     bool migrate(std::string& error);
+    bool import_spilled(std::string& error);
+    void spill(std::vector<call_row>& rows);
     void writer_loop();
     bool write_batch(std::vector<call_row>& batch);
     bool write_rollup(const std::vector<call_row>& batch, std::string& error);
@@ -86,6 +94,7 @@ private:
     std::vector<call_row> queue_;  // rows a failed write kept, oldest first
     std::uint64_t written_ = 0, attempts_ = 0;
     bool flush_wanted_ = false, stopping_ = false, last_failed_ = false;
+    std::chrono::steady_clock::time_point stop_deadline_;  // set with stopping_
     std::atomic<bool> healthy_{true};
     std::atomic<std::uint64_t> dropped_{0};
     burst_limiter pace_{std::chrono::microseconds(200)};  // the writer's only

@@ -1,5 +1,7 @@
 #include "policies/store/usage_report.hpp"
 
+#include "policies/json_amount.hpp"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -119,9 +121,9 @@ nlohmann::json usage_json(const usage_query& q, const std::vector<usage_row>& ro
         row["succeeded"] = r.succeeded;
         row["failed"] = r.failed;
         row["rejected"] = r.rejected;
-        // Amounts as JSON numbers built from their exact decimal text.
-        row["credits"] = json::parse(r.credits.to_string());
-        row["cost_usd"] = json::parse(r.cost_usd.to_string());
+        // Amounts leave as their exact decimal text (dump_exact).
+        row["credits"] = amount_json(r.credits);
+        row["cost_usd"] = amount_json(r.cost_usd);
         row["avg_latency_ms"] = json::parse(latency_text(r.avg_latency_ms));
         out_rows.push_back(std::move(row));
     }

@@ -346,3 +346,54 @@ TEST_CASE("racing queued calls are all admitted or timed out, in order per budge
     CHECK(view(l, 0).frozen == money{});
     CHECK(view(l, 0).queued == 0);
 }
+
+TEST_CASE("extreme amounts never wrap a budget or an account", "[ledger][hostile]") {
+    // Bug 1 of issue 16: used + frozen + amount overflowed; a shadow budget's frozen went negative.
+    fake_clock clock;
+    budget_def shadow = credits("shadow", "100");
+    shadow.mode = budget_mode::shadow;
+    ledger l({credits("team", "1000000000000"), shadow}, {"credits", "credits"}, {{"acct", "v"}}, 10, clock.get());
+    const money top = money::max_amount();
+    // The largest amount fits the largest limit once, and then nothing more does.
+    auto first = l.admit(ask({{0, top}}, "1"), nullptr);
+    REQUIRE(first.result == admission::outcome::admitted);
+    auto second = l.admit(ask({{0, money::from_micros(1)}}), nullptr);
+    CHECK(second.result == admission::outcome::refused);
+    // A shadow budget admits everything; its frozen goes far past 64 bits and back exactly.
+    std::vector<admission> held;
+    for (int i = 0; i < 30; ++i) {
+        held.push_back(l.admit(ask({{1, top}}, "1000000000000"), nullptr));
+        REQUIRE(held.back().result == admission::outcome::admitted);
+        CHECK(held.back().shadow_would_reject);
+    }
+    CHECK(view(l, 1).frozen.micros() == INT64_MAX);  // shown saturated, never negative
+    CHECK(view(l, 1).remaining.micros() == INT64_MIN);
+    held.clear();  // all released
+    CHECK(view(l, 1).frozen == money{});
+    // Settled at the extreme too: used saturates rather than wrapping, and the budget reads exhausted.
+    for (int i = 0; i < 12; ++i) {
+        auto a = l.admit(ask({{1, money::units(1)}}), nullptr);
+        a.held.commit(top);
+    }
+    CHECK(view(l, 1).used.micros() == INT64_MAX);
+    CHECK(view(l, 1).drift.micros() > 0);
+    first.held.release();
+    CHECK(view(l, 0).frozen == money{});
+    CHECK(view(l, 0).remaining == m("1000000000000"));
+}
+
+TEST_CASE("an account's known balance compares exactly at the extremes", "[ledger][hostile]") {
+    fake_clock clock;
+    ledger l({}, {}, {{"acct", "v"}}, 10, clock.get());
+    l.record_balance(0, money::max_amount(), balance_source::poll);
+    admission_request r = ask({}, "1000000000000");
+    r.account = 0;
+    auto a = l.admit(r, nullptr);
+    REQUIRE(a.result == admission::outcome::admitted);
+    auto b = l.admit(r, nullptr);  // nothing left
+    CHECK(b.result == admission::outcome::refused);
+    a.held.commit(money::max_amount());
+    CHECK(l.accounts()[0].remaining == money{});
+    l.record_balance(0, money::max_amount(), balance_source::poll);  // a top-up to the limit
+    CHECK(l.accounts()[0].remaining == money::max_amount());
+}

@@ -1,4 +1,5 @@
 #include "policies/admission.hpp"
+#include "policies/json_amount.hpp"
 #include "policies/store/sqlite_store.hpp"
 #include "policies/store/usage_report.hpp"
 #include "policies/store/writer_priority.hpp"
@@ -335,8 +336,11 @@ TEST_CASE("usage as CSV and as a table", "[store]") {
     CHECK_THAT(table, Catch::StartsWith("client"));
     CHECK_THAT(table, Catch::Contains("0.000735"));
     const auto json = usage_json(q, {r});
-    CHECK(json["rows"][0]["credits"].dump() == "1.5");
+    CHECK(dump_exact(json["rows"][0]["credits"]) == "1.5");
     CHECK(json["group_by"] == nlohmann::json::array({"client"}));
+    // Amounts leave exact, past the 15-17 digits a double would print.
+    r.credits = m("1000000000000.000001");
+    CHECK_THAT(dump_exact(usage_json(q, {r})), Catch::Contains("\"credits\":1000000000000.000001,"));
 }
 
 TEST_CASE("a locked database makes the store unhealthy until it can write again, losing nothing", "[store]") {
@@ -525,4 +529,49 @@ TEST_CASE("metering starts every credits and money budget from the ledger", "[st
     CHECK(views[0].used == m("12"));
     CHECK(views[1].used == m("0.12"));
     CHECK(views[2].used == m("0"));
+}
+
+TEST_CASE("sums of extreme amounts never make the ledger unreadable", "[store][hostile]") {
+    // Bug 1 of issue 16: after a kill -9 with huge pending rows, SQLite's SUM overflowed and
+    // creditgate would not start ("cannot read budget shadow's usage from the ledger").
+    temp_dir dir;
+    {
+        auto store = open_store(dir.db());
+        for (int i = 0; i < 20; ++i) {
+            call_row pending = finished(*store, nov22 + i, "eu-1", "scraperapi", "0");
+            pending.finished_at.reset();
+            pending.decision = "pending";
+            pending.estimate = money::max_amount();
+            store->append(pending);
+            call_row done = finished(*store, nov22 + i, "eu-1", "scraperapi", "0");
+            done.actual = money::max_amount();
+            done.cost_usd = money::max_amount();
+            store->append(done);
+        }
+        REQUIRE(store->flush());
+    }
+    auto store = open_store(dir.db());
+    budget_usage_query q{"scraperapi", {}, {days_from_civil({2026, 11, 1}) * 86400, days_from_civil({2026, 12, 1}) * 86400}, false};
+    const auto used = store->used(q);
+    REQUIRE(used.has_value());
+    CHECK(used->micros() == INT64_MAX);  // 40 × 10^18 µ: more than any budget holds, shown saturated
+    q.in_usd = true;
+    REQUIRE(store->used(q).has_value());
+    // Small sums stay exact through the split (whole units and µ remainders, negatives too).
+    q.window = {days_from_civil({2026, 10, 1}) * 86400, days_from_civil({2026, 11, 1}) * 86400};
+    const unix_millis oct = days_from_civil({2026, 10, 5}) * day_ms;
+    store->append(finished(*store, oct, "eu-1", "scraperapi", "1.999999"));
+    store->append(finished(*store, oct, "eu-1", "scraperapi", "2.000003"));
+    REQUIRE(store->flush());
+    q.in_usd = false;
+    CHECK(*store->used(q) == m("4.000002"));
+    // Reports over the day with the extreme rows answer too.
+    usage_query report;
+    report.from = {2026, 11, 22};
+    report.to = {2026, 11, 22};
+    report.group_by = {usage_group::vendor};
+    const auto rows = store->usage(report);
+    REQUIRE(rows.has_value());
+    REQUIRE(rows->size() == 1);
+    CHECK((*rows)[0].credits.micros() == INT64_MAX);
 }

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
 #include <optional>
@@ -124,4 +125,37 @@ TEST_CASE("the coarse clock is never ahead of the precise one, and its deadlines
     }
     // Early only when a tick ran more than a tick late (the host took the vCPU away): rare.
     CHECK(early <= samples / 100);
+}
+
+TEST_CASE("a keep-open deadline cancels the read but leaves the connection usable", "[deadline]") {
+    // For a request body past request_body_s: the client must still hear 408 (SPEC §5).
+    connected_pair p;
+    char byte = 0;
+    read_result got;
+    p.near.expires_at(coarse_clock::deadline_after(50ms), true);
+    start_read(p, &byte, got);
+    p.io.run_for(2s);
+    REQUIRE(got.ec);
+    CHECK(*got.ec == beast::error::timeout);
+    CHECK(p.near.socket().is_open());
+    // The answer still goes out, under a deadline of its own.
+    p.io.restart();
+    std::optional<error_code> wrote;
+    p.near.expires_after(1s);
+    asio::async_write(p.near, asio::buffer("408", 3), [&](error_code ec, std::size_t) { wrote = ec; });
+    p.io.run_for(1s);
+    REQUIRE(wrote);
+    CHECK_FALSE(*wrote);
+    char answer[3] = {};
+    CHECK(asio::read(p.far, asio::buffer(answer)) == 3);
+    CHECK(std::string_view(answer, 3) == "408");
+    // An ordinary deadline afterwards closes again.
+    p.io.restart();
+    read_result again;
+    p.near.expires_after(50ms);
+    start_read(p, &byte, again);
+    p.io.run_for(2s);
+    REQUIRE(again.ec);
+    CHECK(*again.ec == beast::error::timeout);
+    CHECK_FALSE(p.near.socket().is_open());
 }

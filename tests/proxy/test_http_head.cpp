@@ -62,3 +62,45 @@ TEST_CASE("refusals are JSON with their code in a header", "[refusal]") {
     CHECK(auth.find("Proxy-Authenticate: Basic realm=\"creditgate\"\r\n") != std::string::npos);
     CHECK(auth.find("Connection: close\r\n") != std::string::npos);
 }
+
+TEST_CASE("X-Creditgate-* fields are ours alone", "[head][hostile]") {
+    flat_fields f;
+    f.insert("X-Creditgate-Cost", "999");
+    f.insert("x-creditgate-request-id", "forged");
+    f.insert("X-CreditGate-Max-Cost", "5");
+    f.insert("X-Creditgatex", "kept: not our prefix");
+    f.insert("Accept", "*/*");
+    std::string out;
+    append_forwarded_fields(f, out);
+    CHECK(out == "X-Creditgatex: kept: not our prefix\r\nAccept: */*\r\n");
+}
+
+TEST_CASE("transfer codings other than the final chunked are kept apart", "[head][hostile]") {
+    struct row { std::vector<const char*> values; const char* codings; };
+    const row rows[] = {
+        {{"chunked"}, ""},
+        {{"Chunked"}, ""},
+        {{"gzip, chunked"}, "gzip"},
+        {{"gzip", "chunked"}, "gzip"},          // split over two fields
+        {{"chunked, chunked"}, "chunked"},      // chunked twice is a coding too
+        {{"gzip"}, "gzip"},                     // not chunked at all: the body ends with the connection
+        {{}, ""},
+    };
+    for (const auto& r : rows) {
+        flat_fields f;
+        for (const char* v : r.values) f.insert("Transfer-Encoding", v);
+        INFO((r.values.empty() ? "(none)" : r.values.front()));
+        CHECK(transfer_codings_before_chunked(f) == r.codings);
+        CHECK(transfer_coded(f) == (std::string_view(r.codings) != ""));
+    }
+}
+
+TEST_CASE("a field counted twice", "[head][hostile]") {
+    flat_fields f;
+    f.insert("Host", "a");
+    f.insert("host", "b");
+    f.insert("Proxy-Authorization", "x");
+    CHECK(f.count(http::field::host) == 2);
+    CHECK(f.count(http::field::proxy_authorization) == 1);
+    CHECK(f.count(http::field::via) == 0);
+}

@@ -38,9 +38,10 @@ def clean_env(**extra):
 class Process:
     """A child that prints one line once it listens; killed at close()."""
 
-    def __init__(self, args, ready_prefix, env=None, stderr_path=None):
+    def __init__(self, args, ready_prefix, env=None, stderr_path=None, preexec_fn=None):
         self.stderr_file = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.stderr_file, env=env or clean_env())
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.stderr_file, env=env or clean_env(),
+                                     preexec_fn=preexec_fn)
         self.line = self._read_line(ready_prefix)
 
     def _read_line(self, prefix, timeout=20):
@@ -83,14 +84,14 @@ class MockUpstream(Process):
 class Creditgate(Process):
     """The real binary with a config written from a dict."""
 
-    def __init__(self, folder, config, env=None):
+    def __init__(self, folder, config, env=None, preexec_fn=None):
         self.folder = folder
         self.config_path = os.path.join(folder, "creditgate.json")
         with open(self.config_path, "w") as f:
             json.dump(config, f, indent=2)
         self.log_path = os.path.join(folder, "creditgate.log")
         super().__init__([BINARY, "serve", "--config", self.config_path], "creditgate listening ",
-                         env=clean_env(**(env or {})), stderr_path=self.log_path)
+                         env=clean_env(**(env or {})), stderr_path=self.log_path, preexec_fn=preexec_fn)
         fields = dict(part.split("=", 1) for part in self.line.split()[2:])
         self.proxy_addr = fields["proxy"]
         self.admin_addr = fields["admin"]
@@ -179,13 +180,13 @@ class ProxyTestCase(unittest.TestCase):
         config.update(overrides)
         return config
 
-    def start_proxy(self, config=None, env=None):
+    def start_proxy(self, config=None, env=None, preexec_fn=None):
         folder = tempfile.mkdtemp(dir=self.tmp)
         config = config or self.base_config()
         if config.get("state_dir") == os.path.join(self.tmp, "var"):
             # Each proxy its own ledger, so that no test inherits another's spending.
             config["state_dir"] = os.path.join(folder, "var")
-        proxy = Creditgate(folder, config, env=env)
+        proxy = Creditgate(folder, config, env=env, preexec_fn=preexec_fn)
         self.addCleanup(proxy.close)
         return proxy
 
@@ -264,3 +265,53 @@ class VendorTestCase(ProxyTestCase):
                 return
             time.sleep(0.05)
         raise AssertionError(f"timed out waiting for {what}")
+
+
+class HostileVendor(Process):
+    """tests/support/hostile_vendor.py: plain HTTP that breaks its own framing on request."""
+
+    def __init__(self):
+        super().__init__([sys.executable, os.path.join(HERE, "hostile_vendor.py"), "--port", "0"], "listening ")
+        self.port = int(self.line.split()[1])
+
+
+def read_response(sock, buffered=b""):
+    """One HTTP/1.1 response from a socket: (status, headers with lower-case names, body, bytes left
+    over). Content-Length and chunked bodies; headers may repeat (values are lists)."""
+    data = buffered
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed before a whole head: {data[:200]!r}")
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), []).append(value.strip())
+
+    def more():
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed inside a body")
+        return chunk
+
+    if "chunked" in headers.get("transfer-encoding", [""])[-1].lower():
+        body = b""
+        while True:
+            while b"\r\n" not in rest:
+                rest += more()
+            size_line, _, rest = rest.partition(b"\r\n")
+            size = int(size_line.split(b";")[0], 16)
+            while len(rest) < size + 2:
+                rest += more()
+            body += rest[:size]
+            rest = rest[size + 2:]
+            if size == 0:
+                return status, headers, body, rest
+    length = int(headers.get("content-length", ["0"])[0])
+    while len(rest) < length:
+        rest += more()
+    return status, headers, rest[:length], rest[length:]

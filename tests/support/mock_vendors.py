@@ -8,6 +8,7 @@ Test hooks, on any vendor host:
   query mock_sleep_ms=N   answer after N ms (held as in flight at the vendor meanwhile)
   query mock_fail=500     answer 500 without charging
   query mock_hangup=1     close the connection without answering
+  query mock_cost=N       ScraperAPI charges (and reports) N credits whatever the profile says
 Control API on host "mock.control":
   POST /accounts {"vendor","key", ...fields}  create or change an account; "balance_mode" makes its
                                               balance endpoint "ok", "slow" (5 s), "garbage" (not JSON) or "error" (500)
@@ -206,6 +207,8 @@ class Handler(BaseHTTPRequestHandler):
         for add, extra in (("render", 10), ("premium", 10), ("ultra_premium", 30), ("screenshot", 10)):
             if self.query.get(add, "").lower() == "true":
                 cost += extra
+        if "mock_cost" in self.query:  # a price change the profile does not know yet
+            cost = int(self.query["mock_cost"])
         if "max_cost" in self.query and cost > int(self.query["max_cost"]):
             return self.send(403, "This request would cost more than your max_cost. Increase max_cost.", content_type="text/plain")
         with LOCK:
