@@ -5,7 +5,9 @@ CONFIG      ?= config/creditgate.example.json
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all build run test bench deps-build deps-test deps-bench clean
+FUZZ_SECONDS ?= 300
+
+.PHONY: all build run test fuzz bench deps-build deps-test deps-bench clean
 
 all: build
 
@@ -28,6 +30,12 @@ run: build
 test: deps-test $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target all creditgate_asan units_asan
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+# Each fuzz target for FUZZ_SECONDS (make test runs them for 10 s each).
+fuzz: deps-test
+	tests/fuzz/run_fuzz.sh build $(BUILD_DIR)/fuzz
+	for t in fuzz_money fuzz_pricing fuzz_settlement fuzz_request_head fuzz_config; do \
+	  tests/fuzz/run_fuzz.sh run $(BUILD_DIR)/fuzz $$t $(FUZZ_SECONDS) || exit 1; done
 
 bench: deps-bench build
 	$(BUILD_DIR)/bench/ledger_bench
