@@ -40,7 +40,7 @@ public:
         : max_idle_per_key_(max_idle_per_key), idle_limit_(idle_limit) {}
 
     // A live idle connection for `key`, or null. Only a connection on which nothing arrived
-    // while it was idle is live: bytes there belong to no request we sent.
+    // while it idled is live: bytes there belong to no request we sent (looks_alive).
     std::unique_ptr<upstream_connection> take(const std::string& key);
     // Keeps a connection whose last exchange completed cleanly (clean_between_messages()).
     void put(std::unique_ptr<upstream_connection> connection);
@@ -50,7 +50,7 @@ public:
     std::size_t idle_count() const;
 
 private:
-    static bool looks_alive(upstream_connection& connection);
+    static bool looks_alive(upstream_connection& connection, std::chrono::steady_clock::time_point now);
 
     std::size_t max_idle_per_key_;
     std::chrono::seconds idle_limit_;
