@@ -27,7 +27,7 @@ ledger make_ledger() {
     conc.kind = budget_kind::concurrency;
     conc.vendor = "v";
     conc.max_concurrent = 1000;
-    return ledger({credits, conc}, {"credits", ""}, {{"acct", "v"}}, 1000);
+    return ledger({credits, conc}, {"credits", ""}, {{account_ref::named("acct"), "v"}}, 1000);
 }
 
 admission_request request() {

@@ -76,7 +76,7 @@ std::unique_ptr<sqlite_store> fresh_store(const std::string& path) {
 void finish(call_row& row) {
     row.finished_at = row.admitted_at + 40;
     row.status = 200;
-    row.decision = "allowed";
+    row.decision = decision::allowed;
     row.actual = money::units(5);
     row.latency_ms = 40;
 }

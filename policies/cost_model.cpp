@@ -1,6 +1,7 @@
 #include "policies/cost_model.hpp"
 
 #include "policies/host_pattern.hpp"
+#include "policies/json_values.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -45,14 +46,6 @@ std::string url_host(std::string_view url) {
     if (auto at = url.rfind('@'); at != std::string_view::npos) url.remove_prefix(at + 1);
     if (!url.empty() && url.front() == '[') return std::string(url.substr(0, url.find(']') + 1));
     return normalize_host(url.substr(0, url.find(':')));
-}
-
-// A JSON number or numeric string as an exact amount, within SPEC §1's range; nullopt otherwise.
-std::optional<money> numeric(const json& value) {
-    if (value.is_number_integer()) return money::parse_amount(value.dump());
-    if (value.is_number_float()) return money::parse_amount(value.dump(), money::excess_digits::round_half_even);
-    if (value.is_string()) return money::parse_amount(value.get<std::string>(), money::excess_digits::round_half_even);
-    return std::nullopt;
 }
 
 // The JSON-RPC calls of a body: one object, or every element of a batch. A batch element that
@@ -102,17 +95,17 @@ bool holds(const cost_condition& c, const request_facts& f, const json* call) {
 struct priced {
     money amount;
     std::uint64_t rules = 0;
-    pricing_error error = pricing_error::none;
+    std::optional<refusal_code> error;
     std::string message;
 };
 
-priced refuse_amount(std::string message) { return {money{}, 0, pricing_error::bad_amount, std::move(message)}; }
+priced refuse_amount(std::string message) { return {money{}, 0, refusal_code::bad_request, std::move(message)}; }
 
 // A rule's value, scaled by its per_param (query first, then the JSON body's top level). A
 // parameter that is present must be a non-negative amount in range: one the proxy cannot read
 // would otherwise be priced at the default while the vendor bills what it says.
 priced rule_value(const cost_rule& rule, const request_facts& f) {
-    if (!rule.per_param) return priced{rule.value, 0, pricing_error::none, {}};
+    if (!rule.per_param) return priced{rule.value, 0, std::nullopt, {}};
     const std::string& name = rule.per_param->name;
     std::optional<money> factor;
     bool present = false;
@@ -125,7 +118,7 @@ priced rule_value(const cost_rule& rule, const request_facts& f) {
     if (!present && f.body && f.body->is_object()) {
         if (auto it = f.body->find(name); it != f.body->end() && !it->is_null()) {
             present = true;
-            factor = numeric(*it);
+            factor = numeric_amount(*it);
         }
     }
     if (!present) factor = rule.per_param->fallback;
@@ -133,16 +126,16 @@ priced rule_value(const cost_rule& rule, const request_facts& f) {
         return refuse_amount("parameter " + name + " must be a non-negative number of at most 10^12");
     auto value = rule.value.times(*factor, money::rounding::up);
     if (!value || !value->in_range()) return refuse_amount("parameter " + name + " makes the price out of range");
-    return priced{*value, 0, pricing_error::none, {}};
+    return priced{*value, 0, std::nullopt, {}};
 }
 
 priced price_one(const vendor_profile& p, const request_facts& f, const json* call) {
-    priced out{p.cost.default_cost, 0, pricing_error::none, {}};
+    priced out{p.cost.default_cost, 0, std::nullopt, {}};
     for (std::size_t i = 0; i < p.cost.rules.size(); ++i) {
         const auto& rule = p.cost.rules[i];
         if (!holds(rule.when, f, call)) continue;
         priced value = rule_value(rule, f);
-        if (value.error != pricing_error::none) return value;
+        if (value.error) return value;
         std::optional<money> next;
         switch (rule.op) {
             case cost_rule::effect::set: next = value.amount; break;
@@ -154,54 +147,6 @@ priced price_one(const vendor_profile& p, const request_facts& f, const json* ca
         out.rules |= std::uint64_t{1} << (i % 64);
     }
     return out;
-}
-
-const json* at_pointer(const json* doc, const std::string& pointer) {
-    if (!doc) return nullptr;
-    try {
-        const json::json_pointer p(pointer);
-        if (!doc->contains(p)) return nullptr;
-        return &(*doc)[p];
-    } catch (const json::exception&) {
-        return nullptr;
-    }
-}
-
-bool json_equals(const json& got, const json& expected) {
-    if (is_decimal(expected)) {
-        const auto want = money::parse(expected.begin()->get<std::string>());
-        const auto have = numeric(got);
-        return want && have && *want == *have;
-    }
-    if (expected.is_number() && got.is_number()) return numeric(got) == numeric(expected);
-    return got == expected;
-}
-
-bool signal_holds(const body_signal& s, const response_facts& f) {
-    if (s.status && *s.status != f.status) return false;
-    if (s.body_contains && f.body.find(*s.body_contains) == std::string_view::npos) return false;
-    if (s.pointer) {
-        const json* value = at_pointer(f.body_json, *s.pointer);
-        if (!value || !s.equals || !json_equals(*value, *s.equals)) return false;
-    }
-    return true;
-}
-
-// A vendor's amount header: a valid amount within SPEC §1's range, or nothing (the rule that
-// reads it then does not apply).
-std::optional<money> header_amount(const response_facts& f, const std::optional<std::string>& name) {
-    if (!name || !f.header) return std::nullopt;
-    auto value = f.header(*name);
-    if (!value) return std::nullopt;
-    std::string_view v = *value;
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-    return money::parse_amount(v, money::excess_digits::round_half_even);
-}
-
-bool charged_status(const cost_spec& c, unsigned status) {
-    if (c.charge_on_status.empty()) return status >= 200 && status < 300;
-    return std::find(c.charge_on_status.begin(), c.charge_on_status.end(), status) != c.charge_on_status.end();
 }
 
 }  // namespace
@@ -245,7 +190,7 @@ const std::string* find_param(const std::vector<query_param>& query, std::string
 cost_estimate estimate_cost(const vendor_profile& profile, const request_facts& facts) {
     cost_estimate out;
     if (facts.body_unparsed && profile.cost.reads_json_body()) {
-        out.error = pricing_error::unpriceable;
+        out.error = refusal_code::unpriceable_request;
         out.message = "the price of a " + profile.name + " call depends on its JSON body, and the body does not parse as JSON";
         return out;
     }
@@ -253,7 +198,7 @@ cost_estimate estimate_cost(const vendor_profile& profile, const request_facts& 
     money_sum total;
     if (calls.empty()) {
         const priced one = price_one(profile, facts, nullptr);
-        if (one.error != pricing_error::none) {
+        if (one.error) {
             out.error = one.error;
             out.message = one.message;
             return out;
@@ -263,7 +208,7 @@ cost_estimate estimate_cost(const vendor_profile& profile, const request_facts& 
     } else {
         for (const json* call : calls) {  // a batch is priced call by call
             const priced one = price_one(profile, facts, call);
-            if (one.error != pricing_error::none) {
+            if (one.error) {
                 out.error = one.error;
                 out.message = one.message;
                 return out;
@@ -274,7 +219,7 @@ cost_estimate estimate_cost(const vendor_profile& profile, const request_facts& 
     }
     out.from_rules = total.to_money();
     if (!out.from_rules.in_range()) {
-        out.error = pricing_error::bad_amount;
+        out.error = refusal_code::bad_request;
         out.message = "the price of this call is out of range";
         return out;
     }
@@ -284,7 +229,7 @@ cost_estimate estimate_cost(const vendor_profile& profile, const request_facts& 
             const auto v = money::parse_amount(*cap, money::excess_digits::round_half_even);
             if (!v && money::is_decimal_text(*cap)) {
                 // The vendor may honour a cap this large; the books cannot hold it (SPEC §1).
-                out.error = pricing_error::bad_amount;
+                out.error = refusal_code::bad_request;
                 out.message = *profile.cost.max_cost_param + " is out of range (at most 10^12)";
                 return out;
             }
@@ -296,15 +241,6 @@ cost_estimate estimate_cost(const vendor_profile& profile, const request_facts& 
         }
     }
     return out;
-}
-
-std::string_view to_string(pricing_error error) {
-    switch (error) {
-        case pricing_error::none: return "none";
-        case pricing_error::bad_amount: return "bad_request";
-        case pricing_error::unpriceable: return "unpriceable_request";
-    }
-    return "bad_request";
 }
 
 std::optional<std::string> find_api_key(const vendor_profile& profile, const std::vector<query_param>& query,
@@ -324,91 +260,6 @@ std::optional<std::string> find_api_key(const vendor_profile& profile, const std
         }
     }
     return std::nullopt;
-}
-
-std::string_view to_string(settlement_basis basis) {
-    switch (basis) {
-        case settlement_basis::out_of_credit: return "out_of_credit";
-        case settlement_basis::cost_header: return "cost_header";
-        case settlement_basis::balance_delta: return "balance_delta";
-        case settlement_basis::unsuccessful: return "unsuccessful";
-        case settlement_basis::body: return "body";
-        case settlement_basis::estimate: return "estimate";
-        case settlement_basis::not_charged: return "not_charged";
-    }
-    return "not_charged";
-}
-
-settlement settle_cost(const vendor_profile& profile, money estimate, const response_facts& facts,
-                       const balance_context& balance) {
-    const response_spec& r = profile.response;
-    settlement out;
-    out.balance_reading = header_amount(facts, r.balance_header);
-    out.requests_remaining = header_amount(facts, r.requests_remaining_header);
-
-    // 1. The vendor says the account is out of credit.
-    for (const auto& signal : r.out_of_credit) {
-        if (signal_holds(signal, facts)) {
-            out.basis = settlement_basis::out_of_credit;
-            out.out_of_credit = true;
-            return out;
-        }
-    }
-    // 2. The vendor says what this call cost.
-    if (auto cost = header_amount(facts, r.cost_header); cost && !cost->is_negative()) {
-        out.actual = *cost;
-        out.basis = settlement_basis::cost_header;
-        return out;
-    }
-    // 3. The drop of a balance header, when no other call can have contributed to it.
-    if (r.cost_from_balance_delta && out.balance_reading && balance.previous_reading && balance.sole_call_in_flight) {
-        const money drop = *balance.previous_reading - *out.balance_reading;
-        const auto ceiling = estimate.times(money::units(10), money::rounding::up);
-        if (!drop.is_negative() && ceiling && drop <= *ceiling) {
-            out.actual = drop;
-            out.basis = settlement_basis::balance_delta;
-            return out;
-        }
-    }
-    // 4. The vendor's own success flag says the call failed (a body not read whole says nothing).
-    if (r.success && facts.body_complete && !signal_holds(*r.success, facts)) {
-        out.basis = settlement_basis::unsuccessful;
-        return out;
-    }
-    // 5. A charged status: the body's count, else the estimate.
-    if (charged_status(profile.cost, facts.status)) {
-        if (r.actual_from_body && facts.body_complete) {
-            if (const json* count = at_pointer(facts.body_json, r.actual_from_body->count)) {
-                std::optional<money> n;
-                if (count->is_array()) n = money::units(static_cast<std::int64_t>(count->size()));
-                else n = numeric(*count);
-                if (n && !n->is_negative()) {
-                    if (auto total = n->times(r.actual_from_body->each, money::rounding::half_even); total && total->in_range()) {
-                        out.actual = *total;
-                        out.basis = settlement_basis::body;
-                        return out;
-                    }
-                }
-            }
-        }
-        out.actual = estimate;
-        out.basis = settlement_basis::estimate;
-        return out;
-    }
-    // 6. Not charged.
-    return out;
-}
-
-bool settlement_reads_body(const vendor_profile& profile, unsigned status, const header_lookup& header) {
-    const response_spec& r = profile.response;
-    for (const auto& s : r.out_of_credit)
-        if ((!s.status || *s.status == status) && s.reads_body()) return true;
-    response_facts facts;
-    facts.status = status;
-    facts.header = header;
-    if (auto cost = header_amount(facts, r.cost_header); cost && !cost->is_negative()) return false;  // rule 2 decides
-    if (!charged_status(profile.cost, status)) return false;  // rules 4-6 give 0 whatever the body says
-    return r.success.has_value() || r.actual_from_body.has_value();
 }
 
 }  // namespace creditgate::policies

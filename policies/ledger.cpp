@@ -25,19 +25,12 @@ ledger_clock ledger_clock::system() {
                 return static_cast<steady_nanos>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                      std::chrono::steady_clock::now().time_since_epoch())
                                                      .count());
+            },
+            [] {
+                return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                     std::chrono::system_clock::now().time_since_epoch())
+                                                     .count());
             }};
-}
-
-std::string_view to_string(refusal_kind kind) {
-    switch (kind) {
-        case refusal_kind::budget_exhausted: return "budget_exhausted";
-        case refusal_kind::upstream_credits_exhausted: return "upstream_credits_exhausted";
-        case refusal_kind::concurrency_limit: return "concurrency_limit";
-        case refusal_kind::rate_limited: return "rate_limited";
-        case refusal_kind::queue_timeout: return "queue_timeout";
-        case refusal_kind::queue_full: return "queue_full";
-    }
-    return "budget_exhausted";
 }
 
 std::string_view to_string(balance_source source) {
@@ -124,7 +117,7 @@ void ledger::refill(budget_state& b, steady_nanos now) {
     b.refilled_at = now;
 }
 
-refusal_detail ledger::describe(const budget_state& b, const claim& c, refusal_kind kind) const {
+refusal_detail ledger::describe(const budget_state& b, const claim& c, refusal_code kind) const {
     refusal_detail r;
     r.kind = kind;
     r.budget = b.def->id;
@@ -163,6 +156,45 @@ refusal_detail ledger::describe(const budget_state& b, const claim& c, refusal_k
     return r;
 }
 
+// Whether a budget that cannot cover `c` now might within its queue timeout: a release (only if
+// what is committed leaves room) or a new window for credits and money, any release for
+// concurrency, the next token for rates. Also says in `detail` when to retry.
+bool ledger::waiting_helps(const budget_state& b, const claim& c, refusal_detail& detail, unix_seconds now) {
+    const money_sum limit(b.def->limit);
+    if (b.metered()) {
+        if (b.used + c.amount <= limit && b.frozen > money_sum()) detail.retry_after_s = 1;
+        else if (b.window.end != INT64_MAX && c.amount <= b.def->limit) detail.retry_after_s = std::max<std::int64_t>(1, b.window.end - now);
+    }
+    if (b.def->on_exceed != exceed_action::queue || b.def->mode != budget_mode::enforce) return false;
+    const std::int64_t timeout_s = (b.def->queue_timeout_ms + 999) / 1000;
+    switch (b.def->kind) {
+        case budget_kind::credits:
+        case budget_kind::money:
+            return c.amount <= b.def->limit && ((b.used + c.amount <= limit && (b.frozen > money_sum() || b.queued > 0)) ||
+                                                (b.window.end != INT64_MAX && b.window.end - now <= timeout_s));
+        case budget_kind::concurrency: return true;
+        case budget_kind::rate: return detail.retry_after_s.value_or(1) <= timeout_s;
+    }
+    return false;
+}
+
+// The account's known balance must cover the call too (SPEC §5 step 2).
+std::optional<refusal_detail> ledger::account_short(const admission_request& request) const {
+    if (!request.account) return std::nullopt;
+    const account_state& a = accounts_[*request.account];
+    const auto remaining = a.remaining();
+    if (!a.exhausted && (!remaining || *remaining >= money_sum(request.estimate))) return std::nullopt;
+    refusal_detail r;
+    r.kind = refusal_code::upstream_credits_exhausted;
+    r.remaining = remaining.value_or(money_sum()).to_money();
+    r.frozen = a.frozen.to_money();
+    r.cost = request.estimate;
+    r.message = a.exhausted ? "account " + a.def.ref.name() + " is out of credit at " + a.def.vendor
+                            : "account " + a.def.ref.name() + " has " + r.remaining.to_string() + " left at " + a.def.vendor +
+                                  "; this call needs " + request.estimate.to_string();
+    return r;
+}
+
 ledger::check ledger::evaluate(const admission_request& request, bool queued_already, unix_seconds now,
                               steady_nanos steady) {
     check out;
@@ -171,7 +203,6 @@ ledger::check ledger::evaluate(const admission_request& request, bool queued_alr
         budget_state& b = budgets_[c.budget];
         roll(b, now);
         refill(b, steady);
-        const bool queue = b.def->on_exceed == exceed_action::queue && b.def->mode == budget_mode::enforce;
         bool fits = false;
         switch (b.def->kind) {
             case budget_kind::credits:
@@ -180,37 +211,18 @@ ledger::check ledger::evaluate(const admission_request& request, bool queued_alr
             case budget_kind::rate: fits = b.tokens >= micro; break;
         }
         // FIFO per budget: a newcomer does not pass calls already waiting for this budget.
+        const bool queue = b.def->on_exceed == exceed_action::queue && b.def->mode == budget_mode::enforce;
         if (fits && queue && !queued_already && b.queued > 0) fits = false;
         if (fits) continue;
         if (b.def->mode == budget_mode::shadow) {
             out.shadow_short.push_back(c.budget);
             continue;
         }
-        const refusal_kind kind = b.def->kind == budget_kind::concurrency ? refusal_kind::concurrency_limit
-                                  : b.def->kind == budget_kind::rate      ? refusal_kind::rate_limited
-                                                                          : refusal_kind::budget_exhausted;
+        const refusal_code kind = b.def->kind == budget_kind::concurrency ? refusal_code::concurrency_limit
+                                  : b.def->kind == budget_kind::rate      ? refusal_code::rate_limited
+                                                                          : refusal_code::budget_exhausted;
         refusal_detail detail = describe(b, c, kind);
-        bool helps = false;
-        if (queue) {
-            const std::int64_t timeout_s = (b.def->queue_timeout_ms + 999) / 1000;
-            switch (b.def->kind) {
-                case budget_kind::credits:
-                case budget_kind::money:
-                    // Releases can help only if what is committed leaves room; else only a new period.
-                    helps = c.amount <= b.def->limit &&
-                            ((b.used + c.amount <= money_sum(b.def->limit) && (b.frozen > money_sum() || b.queued > 0)) ||
-                             (b.window.end != INT64_MAX && b.window.end - now <= timeout_s));
-                    break;
-                case budget_kind::concurrency: helps = true; break;
-                case budget_kind::rate: helps = detail.retry_after_s.value_or(1) <= timeout_s; break;
-            }
-        }
-        if (b.metered()) {
-            // Where waiting helps, say when: a release (soon) or the next window.
-            if (b.used + c.amount <= money_sum(b.def->limit) && b.frozen > money_sum()) detail.retry_after_s = 1;
-            else if (b.window.end != INT64_MAX && c.amount <= b.def->limit) detail.retry_after_s = std::max<std::int64_t>(1, b.window.end - now);
-        }
-        if (!helps) {
+        if (!waiting_helps(b, c, detail, now)) {
             out.result = verdict::refuse;
             out.refusal = std::move(detail);
             return out;
@@ -220,24 +232,10 @@ ledger::check ledger::evaluate(const admission_request& request, bool queued_alr
                                                          : std::min(out.queue_timeout_ms, b.def->queue_timeout_ms);
         if (!first_wait) first_wait = std::move(detail);
     }
-    if (request.account) {
-        const account_state& a = accounts_[*request.account];
-        const auto remaining = a.remaining();
-        if (a.exhausted || (remaining && *remaining < money_sum(request.estimate))) {
-            refusal_detail r;
-            r.kind = refusal_kind::upstream_credits_exhausted;
-            r.remaining = remaining.value_or(money_sum()).to_money();
-            r.frozen = a.frozen.to_money();
-            r.cost = request.estimate;
-            r.message = a.exhausted ? "account " + a.def.id + " is out of credit at " + a.def.vendor
-                                    : "account " + a.def.id + " has " + r.remaining.to_string() +
-                                          " left at " + a.def.vendor + "; this call needs " + request.estimate.to_string();
-            out.result = verdict::refuse;
-            out.refusal = std::move(r);
-            return out;
-        }
-    }
-    if (!out.short_budgets.empty()) {
+    if (auto short_account = account_short(request)) {
+        out.result = verdict::refuse;
+        out.refusal = std::move(short_account);
+    } else if (!out.short_budgets.empty()) {
         out.result = verdict::wait;
         out.refusal = std::move(first_wait);
     }
@@ -267,6 +265,7 @@ admission ledger::apply(admission_request&& request, const check& c, std::unique
         }
         call.claims.push_back({cl.budget, cl.amount, cl.usd_per_unit, b.window.start});  // capacity reserved outside the lock
     }
+    out.reserved = request.estimate;
     if (request.account) {
         account_state& a = accounts_[*request.account];
         out.balance_delta_eligible = a.in_flight == 0;
@@ -302,7 +301,7 @@ admission ledger::admit(admission_request request, std::function<void(admission)
     }
     if (waiters_.size() >= max_queue_) {
         refusal_detail r = *c.refusal;
-        r.kind = refusal_kind::queue_full;
+        r.kind = refusal_code::queue_full;
         r.retry_after_s = 1;
         r.message = "the queue is full (" + std::to_string(max_queue_) + " calls wait already)";
         out.result = admission::outcome::refused;
@@ -320,72 +319,6 @@ admission ledger::admit(admission_request request, std::function<void(admission)
     out.queue_timeout_ms = c.queue_timeout_ms;
     out.refusal = c.refusal;
     return out;
-}
-
-void ledger::drain_waiters(std::vector<std::pair<std::function<void(admission)>, admission>>& ready) {
-    // FIFO per budget: once a waiter is stuck on a budget, later waiters that claim it stay behind.
-    std::set<std::size_t> blocked;
-    for (auto it = waiters_.begin(); it != waiters_.end();) {
-        bool behind = false;
-        for (const claim& cl : it->request.claims) behind = behind || blocked.count(cl.budget) > 0;
-        if (behind) {
-            for (const claim& cl : it->request.claims) blocked.insert(cl.budget);
-            ++it;
-            continue;
-        }
-        const check c = evaluate(it->request, true, clock_.wall(), clock_.steady());
-        if (c.result == verdict::wait) {
-            for (const claim& cl : it->request.claims) blocked.insert(cl.budget);
-            ++it;
-            continue;
-        }
-        for (const claim& cl : it->request.claims)
-            if (budgets_[cl.budget].def->on_exceed == exceed_action::queue) --budgets_[cl.budget].queued;
-        admission decided;
-        if (c.result == verdict::fits) {
-            auto record = std::make_unique<held_call>();  // the rare queued path allocates under the lock
-            record->labels = std::move(it->request.labels);
-            record->admitted_at = clock_.steady();
-            decided = apply(std::move(it->request), c, std::move(record));
-        } else {
-            decided.result = admission::outcome::refused;  // things changed (a new period, an exhausted account)
-            decided.refusal = c.refusal;
-        }
-        ready.emplace_back(std::move(it->on_admitted), std::move(decided));
-        it = waiters_.erase(it);
-    }
-}
-
-std::optional<refusal_detail> ledger::cancel_wait(std::uint64_t ticket) {
-    std::lock_guard lock(mutex_);
-    for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
-        if (it->ticket != ticket) continue;
-        for (const claim& cl : it->request.claims)
-            if (budgets_[cl.budget].def->on_exceed == exceed_action::queue) --budgets_[cl.budget].queued;
-        const check c = evaluate(it->request, true, clock_.wall(), clock_.steady());
-        refusal_detail r = c.refusal.value_or(refusal_detail{});
-        r.kind = refusal_kind::queue_timeout;
-        r.retry_after_s = 1;
-        r.message = "waited the queue timeout; " + (r.message.empty() ? std::string("the budget is still short") : r.message);
-        waiters_.erase(it);
-        return r;
-    }
-    return std::nullopt;
-}
-
-void ledger::poke() {
-    std::vector<std::pair<std::function<void(admission)>, admission>> ready;
-    {
-        std::lock_guard lock(mutex_);
-        if (waiters_.empty()) return;
-        drain_waiters(ready);
-    }
-    for (auto& [callback, decided] : ready) callback(std::move(decided));
-}
-
-bool ledger::has_waiters() const {
-    std::lock_guard lock(mutex_);
-    return !waiters_.empty();
 }
 
 void ledger::settle(held_call* raw, std::optional<money> actual) {
@@ -431,55 +364,6 @@ void ledger::settle(held_call* raw, std::optional<money> actual) {
         if (!waiters_.empty()) drain_waiters(ready);
     }
     for (auto& [callback, decided] : ready) callback(std::move(decided));
-}
-
-void ledger::record_balance(std::size_t account, money reading, balance_source source) {
-    std::vector<std::pair<std::function<void(admission)>, admission>> ready;
-    {
-        std::lock_guard lock(mutex_);
-        account_state& a = accounts_[account];
-        if (a.reading) a.drift = money_sum(*a.reading) - a.settled_since_reading - reading;  // what the vendor spent beyond our count
-        a.reading = reading;
-        a.settled_since_reading = money_sum();
-        a.source = source;
-        a.updated_at = clock_.wall();
-        if (a.exhausted && reading.micros() > 0 && source == balance_source::poll) a.exhausted = false;
-        if (!waiters_.empty()) drain_waiters(ready);
-    }
-    for (auto& [callback, decided] : ready) callback(std::move(decided));
-}
-
-void ledger::record_poll_error(std::size_t account, std::optional<std::string> error) {
-    std::lock_guard lock(mutex_);
-    accounts_[account].poll_error = std::move(error);
-}
-
-void ledger::seed_used(std::size_t budget, const period_window& window, money used) {
-    std::lock_guard lock(mutex_);
-    budget_state& b = budgets_[budget];
-    roll(b, clock_.wall());
-    if (b.metered() && b.window == window) b.used = used;
-}
-
-void ledger::mark_exhausted(std::size_t account) {
-    std::lock_guard lock(mutex_);
-    accounts_[account].exhausted = true;
-}
-
-bool ledger::reset_account(std::string_view id) {
-    std::lock_guard lock(mutex_);
-    for (auto& a : accounts_) {
-        if (a.def.id != id) continue;
-        a.exhausted = false;
-        return true;
-    }
-    return false;
-}
-
-std::optional<std::size_t> ledger::account_index(std::string_view id) const {
-    for (std::size_t i = 0; i < accounts_.size(); ++i)
-        if (accounts_[i].def.id == id) return i;
-    return std::nullopt;
 }
 
 }  // namespace creditgate::policies

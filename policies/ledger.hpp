@@ -5,10 +5,12 @@
 // and admitted when everything fits at once. One mutex, no I/O: the callbacks of admitted
 // waiters run after the lock is released.
 
+#include "policies/account_ref.hpp"
 #include "policies/adaptive_mutex.hpp"
 #include "policies/budget.hpp"
 #include "policies/money.hpp"
 #include "policies/period.hpp"
+#include "policies/refusal_code.hpp"
 #include "policies/reservation.hpp"
 
 #include <cstdint>
@@ -28,12 +30,14 @@ using steady_nanos = std::int64_t;
 // Injected so that tests can move time (period roll-over, token refill, queue deadlines).
 struct ledger_clock {
     std::function<unix_seconds()> wall;   // UTC seconds: periods
-    std::function<steady_nanos()> steady;  // monotonic nanoseconds: rates
+    std::function<steady_nanos()> steady;  // monotonic nanoseconds: rates, latencies
+    std::function<std::int64_t()> wall_ms = nullptr;  // UTC milliseconds: ledger rows; empty: wall() × 1000
+    std::int64_t millis() const { return wall_ms ? wall_ms() : wall() * 1000; }
     static ledger_clock system();
 };
 
 struct account_def {
-    std::string id;
+    account_ref ref;  // keyed by ref.books_key(); shown as ref.name()
     std::string vendor;
 };
 
@@ -55,11 +59,10 @@ struct admission_request {
     call_labels labels;
 };
 
-enum class refusal_kind { budget_exhausted, upstream_credits_exhausted, concurrency_limit, rate_limited, queue_timeout, queue_full };
-std::string_view to_string(refusal_kind kind);
-
+// Why the books refused a call: budget_exhausted, upstream_credits_exhausted, concurrency_limit,
+// rate_limited, queue_timeout or queue_full, with what a client needs to know about it.
 struct refusal_detail {
-    refusal_kind kind = refusal_kind::budget_exhausted;
+    refusal_code kind = refusal_code::budget_exhausted;
     std::string budget;  // empty for account refusals
     std::string unit;
     money limit, used, frozen, remaining, cost;
@@ -74,6 +77,7 @@ struct admission {
     std::uint64_t ticket = 0;           // queued: for cancel_wait
     std::int64_t queue_timeout_ms = 0;  // queued: how long it may wait
     bool shadow_would_reject = false;
+    money reserved;                     // admitted: what the call froze, in the vendor's unit
     bool balance_delta_eligible = false;  // no other call on the account in flight at admission
     std::optional<money> balance_before;  // the account's reading at admission
     std::vector<std::string> warnings;  // soft-limit warnings, header-ready
@@ -163,7 +167,9 @@ private:
     static void roll(budget_state& b, unix_seconds now);
     static void refill(budget_state& b, steady_nanos now);
     void drain_waiters(std::vector<std::pair<std::function<void(admission)>, admission>>& ready);
-    refusal_detail describe(const budget_state& b, const claim& c, refusal_kind kind) const;
+    refusal_detail describe(const budget_state& b, const claim& c, refusal_code kind) const;
+    static bool waiting_helps(const budget_state& b, const claim& c, refusal_detail& detail, unix_seconds now);
+    std::optional<refusal_detail> account_short(const admission_request& request) const;
 
     mutable adaptive_mutex mutex_;
     std::vector<budget_def> defs_;

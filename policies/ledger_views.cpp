@@ -34,7 +34,7 @@ std::vector<account_view> ledger::accounts() const {
     std::vector<account_view> out;
     for (const account_state& a : accounts_) {
         const auto remaining = a.remaining();
-        out.push_back({a.def.id, a.def.vendor, remaining ? std::optional<money>(remaining->to_money()) : std::nullopt, a.source,
+        out.push_back({a.def.ref.name(), a.def.vendor, remaining ? std::optional<money>(remaining->to_money()) : std::nullopt, a.source,
                        a.updated_at, a.frozen.to_money(), a.drift.to_money(), a.exhausted, a.poll_error});
     }
     return out;

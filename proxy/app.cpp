@@ -1,10 +1,10 @@
 #include "proxy/app.hpp"
 
-#include "proxy/log_limiter.hpp"
+#include "proxy/net/listener.hpp"
 
-#include "proxy/admin_server.hpp"
-#include "proxy/admin_views.hpp"
-#include "proxy/client_session.hpp"
+#include "proxy/admin/admin_server.hpp"
+#include "proxy/admin/admin_views.hpp"
+#include "proxy/exchange/session.hpp"
 #include "proxy/logging.hpp"
 
 #include <boost/asio/detached.hpp>
@@ -87,27 +87,16 @@ bool app::bind(const endpoint& where, tcp_acceptor& acceptor, std::string_view w
 }
 
 task<void> app::accept_loop() {
+    // A connection lives on the worker it is accepted for; accepting stays on worker 0.
     std::size_t next = 0;
-    steady_timer backoff(workers_[0]->io());
-    log_limiter failures;
-    for (;;) {
-        worker& target = *workers_[next++ % workers_.size()];
-        // The socket belongs to the worker that will serve it; accepting stays on worker 0.
-        auto [ec, socket] = co_await proxy_acceptor_->async_accept(target.io(), use_nothrow);
-        if (!proxy_acceptor_->is_open() || ec == asio::error::operation_aborted) co_return;
-        if (ec) {
-            // Out of descriptors and the like: wait a little rather than spin, and say so now and then.
-            if (auto quiet = failures.admit(std::chrono::steady_clock::now()))
-                spdlog::warn("accept failed: {}{}", ec.message(),
-                             *quiet ? " (" + std::to_string(*quiet) + " more in the last 10 s)" : std::string());
-            backoff.expires_after(std::chrono::milliseconds(50));
-            co_await backoff.async_wait(use_nothrow);
-            continue;
-        }
-        error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        asio::co_spawn(target.io(), serve_client(target, std::move(socket)), log_exception);
-    }
+    worker* target = nullptr;
+    co_await accept_connections(
+        *proxy_acceptor_, "proxy",
+        [&]() -> asio::io_context& {
+            target = workers_[next++ % workers_.size()].get();
+            return target->io();
+        },
+        [&](tcp_socket socket) { asio::co_spawn(target->io(), serve_client(*target, std::move(socket)), log_exception); });
 }
 
 int app::run() {
@@ -134,11 +123,11 @@ int app::run() {
     admin_ = std::make_unique<admin_routes>(admin_hooks{
         [this] { return snapshot()->cfg().admin_token; },
         [this] { return reload(); },
-        [this] { return policies::dump_exact(budgets_json(snapshot()->metering()->books())); },
-        [this] { return policies::dump_exact(accounts_json(snapshot()->metering()->books())); },
-        [this] { return policies::dump_exact(reservations_json(snapshot()->metering()->books())); },
-        [this](std::string_view id) { return snapshot()->metering()->books().reset_account(id); },
-        [this] { return counters_.render(snapshot()->metering()->books()); },
+        [this] { return policies::dump_exact(budgets_json(*snapshot()->metering())); },
+        [this] { return policies::dump_exact(accounts_json(*snapshot()->metering())); },
+        [this] { return policies::dump_exact(reservations_json(*snapshot()->metering())); },
+        [this](std::string_view id) { return snapshot()->metering()->reset_account(id); },
+        [this] { return counters_.render(*snapshot()->metering()); },
         [this](std::string_view query) { return usage_response(snapshot()->store(), query); },
     });
 

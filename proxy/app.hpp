@@ -3,10 +3,10 @@
 // worker threads and the listeners, reloads on SIGHUP or the admin route, and drains on
 // SIGINT/SIGTERM.
 
-#include "proxy/admin_routes.hpp"
+#include "proxy/admin/admin_routes.hpp"
 #include "proxy/balance_poller.hpp"
-#include "proxy/config.hpp"
-#include "proxy/metrics.hpp"
+#include "proxy/config/config.hpp"
+#include "proxy/admin/metrics.hpp"
 #include "proxy/worker.hpp"
 
 #include <boost/asio/signal_set.hpp>

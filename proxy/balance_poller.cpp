@@ -1,7 +1,7 @@
 #include "proxy/balance_poller.hpp"
 
 #include "policies/balance_check.hpp"
-#include "proxy/upstream_connector.hpp"
+#include "proxy/net/upstream_connector.hpp"
 
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -30,7 +30,7 @@ struct fetched {
 task<fetched> fetch(asio::io_context& io, const runtime& rt, const policies::balance_request& request, bool tls) {
     fetched out;
     const dial_target target{request.host, std::uint16_t(tls ? 443 : 80), tls};
-    auto dialed = co_await dial_upstream(io, rt, target);
+    auto dialed = co_await dial_upstream(io, rt.dialing(), target);
     if (dialed.failure) {
         out.error = dialed.failure->message;
         co_return out;
@@ -104,8 +104,8 @@ void balance_poller::stop() {
 task<void> balance_poller::poll_loop(std::shared_ptr<const runtime> rt, std::size_t index, std::shared_ptr<loop_state> state) {
     const auto& account = rt->cfg().accounts[index];
     const auto& vendor = *rt->cfg().find_vendor(account.vendor);
-    auto& books = rt->metering()->books();
-    const auto ledger_index = books.account_index(account.id);
+    auto& books = *rt->metering();
+    const auto ledger_index = books.account_index(policies::account_ref::named(account.id));
     if (!ledger_index) co_return;
     std::string error;
     const auto request = policies::make_balance_request(vendor, *account.api_key, account.params, error);

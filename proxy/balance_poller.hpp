@@ -5,7 +5,7 @@
 // backs off when the vendor fails, and hands each reading to the ledger. Nothing on the
 // request path ever waits for it.
 
-#include "proxy/runtime.hpp"
+#include "proxy/config/runtime.hpp"
 #include "proxy/worker.hpp"
 
 #include <chrono>

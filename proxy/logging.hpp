@@ -1,10 +1,8 @@
 #pragma once
 // logging: spdlog set up from the config — text or one JSON object a line, to stderr or
-// log.file — and the access log line of every exchange. Nothing secret is ever passed in:
-// paths are logged without their query, credentials never.
+// log.file — and the sink the access log (exchange/access_log) writes its lines into.
 
-#include "proxy/config.hpp"
-#include "proxy/exchange.hpp"
+#include "proxy/config/config.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -20,12 +18,12 @@ bool setup_logging(const log_config& cfg, std::string& error);
 // Before the config is read: plain text to stderr.
 void setup_bootstrap_logging();
 
-// Buffered per thread; written out in blocks. Each worker calls flush_access_log()
-// periodically and when it stops. `elapsed`: from the record's start to its end.
-void log_access(const exchange_record& record, std::chrono::steady_clock::duration elapsed);
+// The access log's sink (exchange/access_log.cpp writes the lines): a buffer per thread, written
+// out in blocks. Each worker calls flush_access_log() periodically and when it stops.
+bool access_log_enabled();
+bool access_log_json();
+std::string& access_line_buffer();  // this thread's; append whole lines only
+void access_line_written();         // writes the buffer out once it holds a block
 void flush_access_log();
-
-// Tunnels are logged once, when they end.
-void log_tunnel(const exchange_record& record, std::uint64_t bytes_up, std::uint64_t bytes_down, bool idle_timeout);
 
 }  // namespace creditgate::proxy

@@ -4,9 +4,9 @@
 #include "certs/ca.hpp"
 #include "policies/store/sqlite_store.hpp"
 #include "policies/store/usage_report.hpp"
-#include "proxy/admin_views.hpp"
+#include "proxy/admin/admin_views.hpp"
 #include "proxy/app.hpp"
-#include "proxy/config.hpp"
+#include "proxy/config/config.hpp"
 #include "proxy/logging.hpp"
 
 #include <spdlog/spdlog.h>

@@ -38,7 +38,7 @@ void worker::start_housekeeping() {
             if (ec) co_return;  // cancelled at shutdown
             flush_access_log();
             // Rate buckets refill and periods end without any call settling: let waiters in.
-            if (index_ == 0) runtime_->metering()->books().poke();
+            if (index_ == 0) runtime_->metering()->poke();
             if (tick % 50 == 0) pool_.prune();
         }
     }, asio::detached);

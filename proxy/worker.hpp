@@ -3,10 +3,10 @@
 // disconnect watches, its request-id counter). A connection stays on one worker for its whole
 // life, so none of this needs locks.
 
-#include "proxy/disconnect_watch.hpp"
-#include "proxy/http_io.hpp"
-#include "proxy/runtime.hpp"
-#include "proxy/upstream_pool.hpp"
+#include "proxy/net/disconnect_watch.hpp"
+#include "proxy/net/http_io.hpp"
+#include "proxy/config/runtime.hpp"
+#include "proxy/net/upstream_pool.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 

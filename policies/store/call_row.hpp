@@ -3,6 +3,7 @@
 // under one id: pending at admission, then finished with its outcome; a refusal by a budget
 // is written once, finished. Amounts are exact micro-units; times are UTC milliseconds.
 
+#include "policies/decision.hpp"
 #include "policies/money.hpp"
 
 #include <cstdint>
@@ -19,8 +20,7 @@ struct call_row {
     std::optional<unix_millis> finished_at;  // none: pending (in flight, or lost in a crash)
     std::string request_id, client, team, vendor, account, method, host, path;  // path without query
     unsigned status = 0;                     // what the client got; 0 while pending
-    std::string decision = "pending";        // allowed, queued_allowed, rejected, queue_timeout,
-                                             // shadow_would_reject, upstream_error, upstream_timeout, client_aborted
+    policies::decision decision = policies::decision::pending;
     money estimate;                          // reserved, in the vendor's unit
     money actual;                            // settled, in the vendor's unit (pending: 0)
     std::optional<money> cost_usd;           // actual (pending: reserved) in dollars; none without a price

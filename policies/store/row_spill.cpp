@@ -13,7 +13,7 @@ std::string to_json_line(const call_row& r) {
     nlohmann::json j = {{"id", r.id},           {"admitted_at", r.admitted_at},   {"request_id", r.request_id},
                         {"client", r.client},   {"team", r.team},                 {"vendor", r.vendor},
                         {"account", r.account}, {"method", r.method},             {"host", r.host},
-                        {"path", r.path},       {"status", r.status},             {"decision", r.decision},
+                        {"path", r.path},       {"status", r.status},             {"decision", to_string(r.decision)},
                         {"estimate_micros", r.estimate.micros()}, {"actual_micros", r.actual.micros()},
                         {"latency_ms", r.latency_ms}};
     j["finished_at"] = r.finished_at ? nlohmann::json(*r.finished_at) : nlohmann::json(nullptr);
@@ -32,9 +32,12 @@ std::optional<call_row> from_json_line(const std::string& line) {
         if (!j.at("finished_at").is_null()) r.finished_at = j.at("finished_at").get<std::int64_t>();
         for (auto [field, name] : {std::pair{&r.request_id, "request_id"}, {&r.client, "client"}, {&r.team, "team"},
                                    {&r.vendor, "vendor"}, {&r.account, "account"}, {&r.method, "method"},
-                                   {&r.host, "host"}, {&r.path, "path"}, {&r.decision, "decision"}})
+                                   {&r.host, "host"}, {&r.path, "path"}})
             *field = j.at(name).get<std::string>();
         r.status = j.at("status").get<unsigned>();
+        const auto how = parse_decision(j.at("decision").get<std::string>());
+        if (!how) return std::nullopt;
+        r.decision = *how;
         r.estimate = money::from_micros(j.at("estimate_micros").get<std::int64_t>());
         r.actual = money::from_micros(j.at("actual_micros").get<std::int64_t>());
         if (!j.at("cost_usd_micros").is_null()) r.cost_usd = money::from_micros(j.at("cost_usd_micros").get<std::int64_t>());

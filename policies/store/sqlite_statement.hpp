@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <string>
+#include <string_view>
 
 namespace creditgate::policies::sqlite_statement {
 
@@ -32,7 +33,7 @@ private:
     sqlite3_stmt* stmt_ = nullptr;
 };
 
-inline void bind_text(sqlite3_stmt* s, int i, const std::string& text) {
+inline void bind_text(sqlite3_stmt* s, int i, std::string_view text) {
     sqlite3_bind_text(s, i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
 }
 

@@ -1,3 +1,5 @@
+// The SQLite ledger's writer: rows handed over by request threads, written in batches by one
+// thread, kept in memory while writes fail. Opening and the schema are sqlite_open.cpp's.
 #include "policies/store/sqlite_store.hpp"
 
 #include "policies/store/row_spill.hpp"
@@ -23,49 +25,6 @@ namespace {
 
 using namespace sqlite_statement;
 
-// Version 1. Amounts are integer micro-units; times UTC milliseconds; finished_at NULL = pending.
-constexpr const char* schema_v1 = R"sql(
-CREATE TABLE calls (
-  id          INTEGER PRIMARY KEY,
-  admitted_at INTEGER NOT NULL,
-  finished_at INTEGER,
-  request_id  TEXT NOT NULL,
-  client      TEXT NOT NULL,
-  team        TEXT NOT NULL,
-  vendor      TEXT NOT NULL,
-  account     TEXT NOT NULL,
-  method      TEXT NOT NULL,
-  host        TEXT NOT NULL,
-  path        TEXT NOT NULL,
-  status      INTEGER NOT NULL DEFAULT 0,
-  decision    TEXT NOT NULL,
-  estimate    INTEGER NOT NULL,
-  actual      INTEGER NOT NULL DEFAULT 0,
-  cost_usd    INTEGER,
-  latency_ms  INTEGER NOT NULL DEFAULT 0
-);
--- Every query reads a time range (budget windows, report days); each further index would cost
--- every insert another b-tree update.
-CREATE INDEX calls_by_time ON calls (admitted_at);
--- Reports read whole UTC days: the writer keeps per-day sums of finished calls, so that a month
--- of usage is a few thousand rows to add up, not millions of calls. day = days since 1970-01-01.
-CREATE TABLE usage_daily (
-  day         INTEGER NOT NULL,
-  client      TEXT NOT NULL,
-  team        TEXT NOT NULL,
-  vendor      TEXT NOT NULL,
-  account     TEXT NOT NULL,
-  requests    INTEGER NOT NULL,
-  succeeded   INTEGER NOT NULL,
-  rejected    INTEGER NOT NULL,
-  credits     INTEGER NOT NULL,
-  cost_usd    INTEGER NOT NULL,
-  latency_sum INTEGER NOT NULL,
-  latency_n   INTEGER NOT NULL,
-  PRIMARY KEY (day, client, team, vendor, account)
-);
-)sql";
-
 constexpr const char* rollup_sql = R"sql(
 INSERT INTO usage_daily VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
 ON CONFLICT (day, client, team, vendor, account) DO UPDATE SET
@@ -81,11 +40,7 @@ ON CONFLICT (day, client, team, vendor, account) DO UPDATE SET
 // both are sums of non-negative amounts within ±10^12 units, so only absurd days reach the end.
 
 // How a finished call counts in reports (SPEC §8).
-bool is_rejection(const std::string& decision) { return decision == "rejected" || decision == "queue_timeout"; }
-bool is_success(const call_row& r) {
-    return (r.decision == "allowed" || r.decision == "queued_allowed" || r.decision == "shadow_would_reject") &&
-           r.status >= 100 && r.status <= 399;
-}
+bool is_success(const call_row& r) { return was_answered(r.decision) && r.status >= 100 && r.status <= 399; }
 
 // Rows go in `upsert_rows` at a time: one statement execution opens its cursors on the table
 // and the index once, and that is most of what a single-row INSERT costs besides the row.
@@ -121,7 +76,7 @@ void bind_call(sqlite3_stmt* s, int offset, const call_row& r) {
     bind_text(s, offset + 10, r.host);
     bind_text(s, offset + 11, r.path);
     sqlite3_bind_int(s, offset + 12, static_cast<int>(r.status));
-    bind_text(s, offset + 13, r.decision);
+    bind_text(s, offset + 13, to_string(r.decision));
     sqlite3_bind_int64(s, offset + 14, r.estimate.micros());
     sqlite3_bind_int64(s, offset + 15, r.actual.micros());
     if (r.cost_usd) sqlite3_bind_int64(s, offset + 16, r.cost_usd->micros());
@@ -131,138 +86,10 @@ void bind_call(sqlite3_stmt* s, int offset, const call_row& r) {
 
 }  // namespace
 
-std::unique_ptr<sqlite_store> sqlite_store::open(const sqlite_options& options, std::string& error) {
-    // SQLite counts every allocation under a global mutex unless told not to (~5% of the
-    // writer's time). Only takes effect before SQLite initializes; a later call is refused, harmless.
-    static const bool configured = [] { return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK; }();
-    (void)configured;
-    std::unique_ptr<sqlite_store> store(new sqlite_store(options));
-    const int read_flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
-    if (!options.read_only) {
-        if (sqlite3_open_v2(options.path.c_str(), &store->write_db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                            nullptr) != SQLITE_OK) {
-            error = options.path + ": cannot open the ledger database: " + last_error(store->write_db_);
-            return nullptr;
-        }
-        sqlite3_busy_timeout(store->write_db_, options.busy_timeout_ms);
-        // WAL: readers (reports, `creditgate report`) never block the writer. NORMAL sync: a
-        // committed batch survives the process being killed; only an OS crash may lose the last ones.
-        if (!exec(store->write_db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", &error) || !store->migrate(error)) {
-            error = options.path + ": " + error;
-            return nullptr;
-        }
-        if (sqlite3_prepare_v2(store->write_db_, upsert_sql(1).c_str(), -1, &store->upsert_, nullptr) != SQLITE_OK ||
-            sqlite3_prepare_v2(store->write_db_, upsert_sql(upsert_rows).c_str(), -1, &store->upsert_many_, nullptr) != SQLITE_OK ||
-            sqlite3_prepare_v2(store->write_db_, rollup_sql, -1, &store->rollup_, nullptr) != SQLITE_OK) {
-            error = options.path + ": " + last_error(store->write_db_);
-            return nullptr;
-        }
-        if (!store->import_spilled(error)) {
-            error = options.path + ": " + error;
-            return nullptr;
-        }
-    }
-    if (sqlite3_open_v2(options.path.c_str(), &store->read_db_, read_flags, nullptr) != SQLITE_OK) {
-        error = options.path + ": cannot open the ledger database: " + last_error(store->read_db_);
-        return nullptr;
-    }
-    sqlite3_busy_timeout(store->read_db_, 5000);
-    {
-        statement version(store->read_db_, "SELECT MAX(version) FROM schema_version");
-        if (!version || sqlite3_step(version.get()) != SQLITE_ROW) {
-            error = options.path + ": not a creditgate ledger (" + last_error(store->read_db_) + ")";
-            return nullptr;
-        }
-        if (sqlite3_column_int(version.get(), 0) > ledger_schema_version) {
-            error = options.path + ": written by a newer creditgate (schema " + std::to_string(sqlite3_column_int(version.get(), 0)) + ")";
-            return nullptr;
-        }
-        statement last(store->read_db_, "SELECT COALESCE(MAX(id), 0) FROM calls");
-        if (!last || sqlite3_step(last.get()) != SQLITE_ROW) {
-            error = options.path + ": " + last_error(store->read_db_);
-            return nullptr;
-        }
-        store->next_id_.store(sqlite3_column_int64(last.get(), 0) + 1);
-    }
-    if (!options.read_only) store->writer_ = std::thread([s = store.get()] { s->writer_loop(); });
-    return store;
-}
-
-bool sqlite_store::migrate(std::string& error) {
-    if (!exec(write_db_, "BEGIN IMMEDIATE", &error)) return false;
-    bool ok = exec(write_db_, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", &error);
-    int current = 0;
-    if (ok) {
-        statement version(write_db_, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
-        ok = version && sqlite3_step(version.get()) == SQLITE_ROW;
-        if (ok) current = sqlite3_column_int(version.get(), 0);
-        else error = last_error(write_db_);
-    }
-    if (ok && current > ledger_schema_version) {
-        error = "written by a newer creditgate (schema " + std::to_string(current) + ")";
-        ok = false;
-    }
-    // Each step takes the schema from version N-1 to N; later versions append here.
-    if (ok && current < 1) ok = exec(write_db_, schema_v1, &error) && exec(write_db_, "INSERT INTO schema_version VALUES (1)", &error);
-    if (!ok) {
-        exec(write_db_, "ROLLBACK");
-        return false;
-    }
-    return exec(write_db_, "COMMIT", &error);
-}
-
-bool sqlite_store::import_spilled(std::string& error) {
-    std::vector<call_row> rows;
-    std::string problem;
-    read_spilled(options_.path, rows, problem);
-    if (!problem.empty() && options_.on_error) options_.on_error(problem);
-    if (rows.empty()) {
-        std::remove(spill_path(options_.path).c_str());
-        return true;
-    }
-    const std::size_t count = rows.size();
-    if (!write_batch(rows)) {
-        // Kept for the next start; this one does not begin with a ledger it knows is short.
-        error = "cannot write the " + std::to_string(count) + " rows in " + spill_path(options_.path) +
-                " that the last stop could not write";
-        return false;
-    }
-    std::remove(spill_path(options_.path).c_str());
-    if (options_.on_notice)
-        options_.on_notice("wrote " + std::to_string(count) + " ledger rows that the last stop could not write (from " +
-                           spill_path(options_.path) + ")");
-    return true;
-}
-
-void sqlite_store::spill(std::vector<call_row>& rows) {
-    if (rows.empty()) return;
-    std::string where;
-    spill_rows(options_.path, rows, where);
-    if (options_.on_error)
-        options_.on_error(std::to_string(rows.size()) + " ledger rows could not be written at shutdown; kept in " + where +
-                          (where == "stderr" ? "" : " for the next start to write"));
-    rows.clear();
-}
-
-sqlite_store::~sqlite_store() {
-    if (writer_.joinable()) {
-        {
-            std::lock_guard lock(mutex_);
-            stopping_ = true;
-            stop_deadline_ = std::chrono::steady_clock::now() + options_.stop_retry;
-        }
-        wake_.notify_all();
-        writer_.join();
-    }
-    // Rows handed over while a failing last attempt ran: they join what the writer spilled.
-    std::vector<call_row> unwritten;
-    take_incoming(unwritten);
-    spill(unwritten);
-    sqlite3_finalize(upsert_);
-    sqlite3_finalize(upsert_many_);
-    sqlite3_finalize(rollup_);
-    sqlite3_close_v2(write_db_);
-    sqlite3_close_v2(read_db_);
+bool sqlite_store::prepare_writes() {
+    return sqlite3_prepare_v2(write_db_, upsert_sql(1).c_str(), -1, &upsert_, nullptr) == SQLITE_OK &&
+           sqlite3_prepare_v2(write_db_, upsert_sql(upsert_rows).c_str(), -1, &upsert_many_, nullptr) == SQLITE_OK &&
+           sqlite3_prepare_v2(write_db_, rollup_sql, -1, &rollup_, nullptr) == SQLITE_OK;
 }
 
 void sqlite_store::append(call_row row) {
@@ -358,23 +185,8 @@ void sqlite_store::writer_loop() {
         ++attempts_;
         last_failed_ = !ok;
         healthy_.store(ok, std::memory_order_relaxed);
-        if (ok) {
-            written_ += count;
-        } else {
-            // Kept for the next attempt, in order, ahead of what arrives meanwhile.
-            queue_.swap(batch);
-            if (queue_.size() > options_.max_queued) {
-                // Memory is bounded too (on_failure "allow" keeps admitting): the oldest rows go
-                // where a stop would put them, not nowhere.
-                const std::size_t excess = queue_.size() - options_.max_queued;
-                std::vector<call_row> oldest(std::make_move_iterator(queue_.begin()),
-                                             std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(excess)));
-                queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(excess));
-                spill(oldest);
-                dropped_.fetch_add(excess, std::memory_order_relaxed);
-                written_ += excess;  // nobody waits for rows that left the queue
-            }
-        }
+        if (ok) written_ += count;
+        else keep_for_retry(batch);
         if (ok && was_failing && options_.on_error) options_.on_error("ledger writes work again");
         was_failing = !ok;
         written_cv_.notify_all();
@@ -393,6 +205,21 @@ void sqlite_store::writer_loop() {
             return;
         }
     }
+}
+
+// A batch that failed is kept for the next attempt, in order, ahead of what arrives meanwhile.
+// Memory is bounded too (on_failure "allow" keeps admitting): past max_queued the oldest rows go
+// where a stop would put them (spill), not nowhere. Called with mutex_ held.
+void sqlite_store::keep_for_retry(std::vector<call_row>& batch) {
+    queue_.swap(batch);
+    if (queue_.size() <= options_.max_queued) return;
+    const std::size_t excess = queue_.size() - options_.max_queued;
+    std::vector<call_row> oldest(std::make_move_iterator(queue_.begin()),
+                                 std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(excess)));
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(excess));
+    spill(oldest);
+    dropped_.fetch_add(excess, std::memory_order_relaxed);
+    written_ += excess;  // nobody waits for rows that left the queue
 }
 
 bool sqlite_store::write_batch(std::vector<call_row>& batch) {

@@ -62,6 +62,8 @@ public:
 private:
     explicit sqlite_store(sqlite_options options) : options_(std::move(options)) {}
     bool migrate(std::string& error);
+    bool prepare_writes();
+    void keep_for_retry(std::vector<call_row>& batch);
     bool import_spilled(std::string& error);
     void spill(std::vector<call_row>& rows);
     void writer_loop();

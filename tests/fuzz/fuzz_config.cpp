@@ -1,7 +1,7 @@
 // Config files and vendor profiles as people write them: every problem comes back as an issue
 // with a path, never as a crash, and a config that validates holds only amounts in range.
 #include "fuzz_support.hpp"
-#include "proxy/config.hpp"
+#include "proxy/config/config.hpp"
 
 using namespace creditgate;
 

@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
         FUZZ_REQUIRE(!e.from_rules.is_negative() && e.from_rules.in_range());
     } else {
         FUZZ_REQUIRE(!e.message.empty());
-        FUZZ_REQUIRE(e.error != pricing_error::unpriceable || (has_body && !parsed));
+        FUZZ_REQUIRE(e.error != refusal_code::unpriceable_request || (has_body && !parsed));
     }
     return 0;
 }

@@ -2,13 +2,15 @@
 // flat) and on to the target parsers and the field checks routing does: no crash, no read past
 // the input, and what parses is self-consistent.
 #include "fuzz_support.hpp"
-#include "proxy/flat_message.hpp"
-#include "proxy/http_head.hpp"
-#include "proxy/request_target.hpp"
+#include "proxy/net/flat_message.hpp"
+#include "proxy/net/http_head.hpp"
+#include "policies/request_target.hpp"
 
 #include <boost/asio/buffer.hpp>
 
 using namespace creditgate::proxy;
+using creditgate::policies::parse_absolute_target;
+using creditgate::policies::parse_connect_target;
 
 extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t size) {
     message_head head;

@@ -2,7 +2,7 @@
 // what a balance poll answers. Settled amounts are in range and never negative; readings too.
 #include "fuzz_support.hpp"
 #include "policies/balance_check.hpp"
-#include "policies/cost_model.hpp"
+#include "policies/settlement.hpp"
 
 using namespace creditgate::policies;
 

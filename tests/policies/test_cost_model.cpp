@@ -1,4 +1,5 @@
 #include "policies/cost_model.hpp"
+#include "policies/settlement.hpp"
 #include "profile_fixture.hpp"
 
 #include <catch2/catch.hpp>

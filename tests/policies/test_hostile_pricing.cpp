@@ -1,6 +1,7 @@
 // Hostile input to pricing and settlement (issue 16): amounts at and past SPEC §1's range,
 // bodies the proxy cannot read the way a vendor would, and answers it could not inspect.
 #include "policies/cost_model.hpp"
+#include "policies/settlement.hpp"
 #include "profile_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -46,15 +47,15 @@ settlement settle_with(const vendor_profile& p, money estimate, unsigned status,
 
 TEST_CASE("a client's max_cost outside the range is refused, not reserved", "[cost][hostile]") {
     const auto p = load_profile("scraperapi");
-    struct row { const char* query; pricing_error error; const char* amount; };
+    struct row { const char* query; std::optional<refusal_code> error; const char* amount; };
     const row rows[] = {
-        {"url=https://example.com/&max_cost=9223372036854.775807", pricing_error::bad_amount, nullptr},  // bug 1 of issue 16
-        {"url=https://example.com/&max_cost=1000000000000.000001", pricing_error::bad_amount, nullptr},
-        {"url=https://example.com/&max_cost=1e40", pricing_error::bad_amount, nullptr},
-        {"url=https://example.com/&max_cost=1000000000000", pricing_error::none, "1000000000000"},
-        {"url=https://example.com/&max_cost=50", pricing_error::none, "50"},
-        {"url=https://example.com/&max_cost=-5", pricing_error::none, "1"},   // no cap the vendor honours: the rules
-        {"url=https://example.com/&max_cost=abc", pricing_error::none, "1"},
+        {"url=https://example.com/&max_cost=9223372036854.775807", refusal_code::bad_request, nullptr},  // bug 1 of issue 16
+        {"url=https://example.com/&max_cost=1000000000000.000001", refusal_code::bad_request, nullptr},
+        {"url=https://example.com/&max_cost=1e40", refusal_code::bad_request, nullptr},
+        {"url=https://example.com/&max_cost=1000000000000", std::nullopt, "1000000000000"},
+        {"url=https://example.com/&max_cost=50", std::nullopt, "50"},
+        {"url=https://example.com/&max_cost=-5", std::nullopt, "1"},   // no cap the vendor honours: the rules
+        {"url=https://example.com/&max_cost=abc", std::nullopt, "1"},
     };
     for (const auto& r : rows) {
         INFO(r.query);
@@ -67,19 +68,19 @@ TEST_CASE("a client's max_cost outside the range is refused, not reserved", "[co
 
 TEST_CASE("per_param values must be non-negative amounts in range", "[cost][hostile]") {
     const auto p = load_profile("crustdata");
-    struct row { const char* query; const char* body; pricing_error error; const char* amount; };
+    struct row { const char* query; const char* body; std::optional<refusal_code> error; const char* amount; };
     const row rows[] = {
-        {"limit=3.07e14", nullptr, pricing_error::bad_amount, nullptr},  // was priced at the default 25
-        {"limit=-5", nullptr, pricing_error::bad_amount, nullptr},
-        {"limit=abc", nullptr, pricing_error::bad_amount, nullptr},
-        {"limit=1e13", nullptr, pricing_error::bad_amount, nullptr},
-        {"limit=1000000000000", nullptr, pricing_error::none, "30000000000"},
-        {"limit=10", nullptr, pricing_error::none, "0.3"},
-        {"", R"({"limit": 3.07e14})", pricing_error::bad_amount, nullptr},
-        {"", R"({"limit": -1})", pricing_error::bad_amount, nullptr},
-        {"", R"({"limit": "many"})", pricing_error::bad_amount, nullptr},
-        {"", R"({"limit": null})", pricing_error::none, "0.75"},  // absent: the default
-        {"", R"({"limit": 100})", pricing_error::none, "3"},
+        {"limit=3.07e14", nullptr, refusal_code::bad_request, nullptr},  // was priced at the default 25
+        {"limit=-5", nullptr, refusal_code::bad_request, nullptr},
+        {"limit=abc", nullptr, refusal_code::bad_request, nullptr},
+        {"limit=1e13", nullptr, refusal_code::bad_request, nullptr},
+        {"limit=1000000000000", nullptr, std::nullopt, "30000000000"},
+        {"limit=10", nullptr, std::nullopt, "0.3"},
+        {"", R"({"limit": 3.07e14})", refusal_code::bad_request, nullptr},
+        {"", R"({"limit": -1})", refusal_code::bad_request, nullptr},
+        {"", R"({"limit": "many"})", refusal_code::bad_request, nullptr},
+        {"", R"({"limit": null})", std::nullopt, "0.75"},  // absent: the default
+        {"", R"({"limit": 100})", std::nullopt, "3"},
     };
     for (const auto& r : rows) {
         INFO(r.query << " " << (r.body ? r.body : ""));
@@ -105,11 +106,11 @@ TEST_CASE("bodies the proxy cannot read as the vendor would are unpriceable", "[
     for (const char* body : unreadable) {
         INFO(body);
         const auto e = price(p, "POST", "/", "api-key=k", std::string(body));
-        CHECK(e.error == pricing_error::unpriceable);
+        CHECK(e.error == refusal_code::unpriceable_request);
     }
     std::string deep(200, '[');
     deep += std::string(200, ']');
-    CHECK(price(p, "POST", "/", "", deep).error == pricing_error::unpriceable);
+    CHECK(price(p, "POST", "/", "", deep).error == refusal_code::unpriceable_request);
     // Fine bodies still price, and a vendor that prices no body ignores it.
     CHECK(price(p, "POST", "/", "", std::string(R"({"method":"getProgramAccounts","params":[1e300]})")).amount == m("10"));
     const auto scraperapi = load_profile("scraperapi");

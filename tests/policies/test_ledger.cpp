@@ -1,4 +1,5 @@
 #include "policies/ledger.hpp"
+#include "budget_fixture.hpp"
 
 // GCC 12 reports a -Wrestrict false positive for a std::string copy inlined into this file's helpers.
 #pragma GCC diagnostic ignored "-Wrestrict"
@@ -25,14 +26,7 @@ struct fake_clock {
 };
 
 budget_def credits(const std::string& id, const char* limit, exceed_action on = exceed_action::reject) {
-    budget_def b;
-    b.id = id;
-    b.kind = budget_kind::credits;
-    b.vendor = "v";
-    b.limit = m(limit);
-    b.on_exceed = on;
-    b.queue_timeout_ms = 1000;
-    return b;
+    return credits_budget(id, limit, on);
 }
 
 admission_request ask(std::vector<claim> claims, const char* estimate = "1") {
@@ -74,7 +68,7 @@ TEST_CASE("refusals are all or nothing and say why", "[ledger]") {
     a.held.commit(m("10"));
     auto big = l.admit(ask({{0, m("45")}, {1, m("45")}}), nullptr);
     REQUIRE(big.result == admission::outcome::refused);
-    CHECK(big.refusal->kind == refusal_kind::budget_exhausted);
+    CHECK(big.refusal->kind == refusal_code::budget_exhausted);
     CHECK(big.refusal->budget == "client");
     CHECK(big.refusal->remaining == m("40"));
     CHECK(big.refusal->cost == m("45"));
@@ -123,14 +117,14 @@ TEST_CASE("concurrency slots and rate tokens", "[ledger]") {
     auto b = l.admit(ask({{0, {}}}), nullptr);
     auto c = l.admit(ask({{0, {}}}), nullptr);
     CHECK(c.result == admission::outcome::refused);
-    CHECK(c.refusal->kind == refusal_kind::concurrency_limit);
+    CHECK(c.refusal->kind == refusal_code::concurrency_limit);
     a.held.release();
     CHECK(l.admit(ask({{0, {}}}), nullptr).result == admission::outcome::admitted);
 
     for (int i = 0; i < 3; ++i) CHECK(l.admit(ask({{1, {}}}), nullptr).result == admission::outcome::admitted);
     auto limited = l.admit(ask({{1, {}}}), nullptr);
     REQUIRE(limited.result == admission::outcome::refused);
-    CHECK(limited.refusal->kind == refusal_kind::rate_limited);
+    CHECK(limited.refusal->kind == refusal_code::rate_limited);
     CHECK(limited.refusal->retry_after_s == 20);
     clock.steady += 19'000'000'000;
     CHECK(l.admit(ask({{1, {}}}), nullptr).result == admission::outcome::refused);
@@ -163,7 +157,7 @@ TEST_CASE("queued calls are admitted FIFO and time out", "[ledger]") {
     CHECK(q2.result == admission::outcome::queued);
     CHECK(q1.queue_timeout_ms == 5000);
     auto full = l.admit(ask({{0, {}}}), nullptr);
-    CHECK(full.refusal->kind == refusal_kind::queue_full);
+    CHECK(full.refusal->kind == refusal_code::queue_full);
     CHECK(view(l, 0).queued == 2);
     running.held.commit({});
     CHECK(order == std::vector<int>{1});
@@ -173,7 +167,7 @@ TEST_CASE("queued calls are admitted FIFO and time out", "[ledger]") {
     auto q3 = l.admit(ask({{0, {}}}), [&](admission) { order.push_back(3); });
     auto timeout = l.cancel_wait(q3.ticket);
     REQUIRE(timeout);
-    CHECK(timeout->kind == refusal_kind::queue_timeout);
+    CHECK(timeout->kind == refusal_code::queue_timeout);
     CHECK(view(l, 0).queued == 0);
     second->release();
     CHECK(order == std::vector<int>{1, 2});
@@ -240,7 +234,7 @@ TEST_CASE("soft limits warn", "[ledger]") {
 
 TEST_CASE("account balances and the exhausted mark", "[ledger]") {
     fake_clock clock;
-    ledger l({}, {}, {{"acct", "v"}}, 10, clock.get());
+    ledger l({}, {}, {{account_ref::named("acct"), "v"}}, 10, clock.get());
     admission_request r = ask({}, "5");
     r.account = 0;
     CHECK(l.admit(r, nullptr).result == admission::outcome::admitted);  // no reading yet: not limited
@@ -250,7 +244,7 @@ TEST_CASE("account balances and the exhausted mark", "[ledger]") {
     CHECK(a.balance_before == m("7"));
     auto b = l.admit(r, nullptr);
     REQUIRE(b.result == admission::outcome::refused);
-    CHECK(b.refusal->kind == refusal_kind::upstream_credits_exhausted);
+    CHECK(b.refusal->kind == refusal_code::upstream_credits_exhausted);
     a.held.commit(m("5"));
     CHECK(l.accounts()[0].remaining == m("2"));
     l.mark_exhausted(0);
@@ -270,7 +264,7 @@ TEST_CASE("racing threads never overspend and leak nothing", "[ledger][race]") {
     conc.id = "conc";
     conc.kind = budget_kind::concurrency;
     conc.max_concurrent = 3;
-    ledger l({small, conc}, {"credits", ""}, {{"acct", "v"}}, 1000);
+    ledger l({small, conc}, {"credits", ""}, {{account_ref::named("acct"), "v"}}, 1000);
     std::atomic<std::int64_t> admitted{0}, committed_micros{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < 8; ++t) {
@@ -352,7 +346,7 @@ TEST_CASE("extreme amounts never wrap a budget or an account", "[ledger][hostile
     fake_clock clock;
     budget_def shadow = credits("shadow", "100");
     shadow.mode = budget_mode::shadow;
-    ledger l({credits("team", "1000000000000"), shadow}, {"credits", "credits"}, {{"acct", "v"}}, 10, clock.get());
+    ledger l({credits("team", "1000000000000"), shadow}, {"credits", "credits"}, {{account_ref::named("acct"), "v"}}, 10, clock.get());
     const money top = money::max_amount();
     // The largest amount fits the largest limit once, and then nothing more does.
     auto first = l.admit(ask({{0, top}}, "1"), nullptr);
@@ -384,7 +378,7 @@ TEST_CASE("extreme amounts never wrap a budget or an account", "[ledger][hostile
 
 TEST_CASE("an account's known balance compares exactly at the extremes", "[ledger][hostile]") {
     fake_clock clock;
-    ledger l({}, {}, {{"acct", "v"}}, 10, clock.get());
+    ledger l({}, {}, {{account_ref::named("acct"), "v"}}, 10, clock.get());
     l.record_balance(0, money::max_amount(), balance_source::poll);
     admission_request r = ask({}, "1000000000000");
     r.account = 0;

@@ -1,4 +1,4 @@
-#include "policies/admission.hpp"
+#include "policies/metering.hpp"
 #include "policies/json_amount.hpp"
 #include "policies/store/sqlite_store.hpp"
 #include "policies/store/usage_report.hpp"
@@ -48,7 +48,7 @@ std::unique_ptr<sqlite_store> open_store(const std::string& path, std::int64_t f
 }
 
 call_row finished(ledger_store& s, unix_millis at, const char* client, const char* vendor, const char* actual,
-                  const char* decision = "allowed", unsigned status = 200) {
+                  decision how = decision::allowed, unsigned status = 200) {
     call_row r;
     r.id = s.next_id();
     r.admitted_at = at;
@@ -62,7 +62,7 @@ call_row finished(ledger_store& s, unix_millis at, const char* client, const cha
     r.host = std::string("api.") + vendor + ".com";
     r.path = "/person/search";
     r.status = status;
-    r.decision = decision;
+    r.decision = how;
     r.estimate = m("5");
     r.actual = m(actual);
     r.cost_usd = settled_usd(r.actual, m("0.01"));
@@ -124,7 +124,7 @@ TEST_CASE("pending then finished: one row, and used counts each at the right amo
     auto s = open_store(dir.db());
     call_row pending = finished(*s, nov22 + 1000, "eu-1", "crustdata", "0");
     pending.finished_at.reset();
-    pending.decision = "pending";
+    pending.decision = decision::pending;
     pending.cost_usd = reserved_usd(pending.estimate, m("0.01"));
     s->append(pending);
     REQUIRE(s->flush());
@@ -138,7 +138,7 @@ TEST_CASE("pending then finished: one row, and used counts each at the right amo
 
     call_row done = pending;
     done.finished_at = pending.admitted_at + 300;
-    done.decision = "allowed";
+    done.decision = decision::allowed;
     done.status = 200;
     done.actual = m("0.12");
     done.cost_usd = settled_usd(done.actual, m("0.01"));
@@ -162,7 +162,7 @@ TEST_CASE("batches of many rows: every call once, finished rows update pending o
             call_row row = finished(*s, nov22 + i, "eu-1", "crustdata", "2");
             done.push_back(row);
             row.finished_at.reset();
-            row.decision = "pending";
+            row.decision = decision::pending;
             row.actual = money{};
             if (i % 2 == 0) s->append(row);  // every other call was admitted in an earlier batch
         }
@@ -172,7 +172,7 @@ TEST_CASE("batches of many rows: every call once, finished rows update pending o
             if (i % 2 == 1) {  // ... the others are admitted and finished within this one
                 call_row pending = done[static_cast<std::size_t>(i)];
                 pending.finished_at.reset();
-                pending.decision = "pending";
+                pending.decision = decision::pending;
                 s->append(pending);
             }
             s->append(done[static_cast<std::size_t>(i)]);
@@ -234,10 +234,10 @@ TEST_CASE("usage reports count, sum and group exactly", "[store]") {
     temp_dir dir;
     auto s = open_store(dir.db());
     s->append(finished(*s, nov22, "eu-1", "crustdata", "0.09"));
-    s->append(finished(*s, nov22 + 5, "eu-1", "crustdata", "0.03", "allowed", 404));
-    s->append(finished(*s, nov22 + 9, "eu-1", "crustdata", "0", "rejected", 402));
-    s->append(finished(*s, nov22 + day_ms, "us-1", "scraperapi", "25", "queued_allowed"));
-    s->append(finished(*s, nov22 + day_ms, "us-1", "scraperapi", "0", "upstream_error", 502));
+    s->append(finished(*s, nov22 + 5, "eu-1", "crustdata", "0.03", decision::allowed, 404));
+    s->append(finished(*s, nov22 + 9, "eu-1", "crustdata", "0", decision::rejected, 402));
+    s->append(finished(*s, nov22 + day_ms, "us-1", "scraperapi", "25", decision::queued_allowed));
+    s->append(finished(*s, nov22 + day_ms, "us-1", "scraperapi", "0", decision::upstream_error, 502));
     auto in_flight = finished(*s, nov22, "eu-1", "crustdata", "0");
     in_flight.finished_at.reset();
     s->append(in_flight);  // pending: not a finished call, not reported
@@ -522,10 +522,10 @@ TEST_CASE("metering starts every credits and money budget from the ledger", "[st
     budget_def other = credits;
     other.id = "other";
     other.scope.client = "us-1";
-    metering meter({credits, dollars, other}, {crustdata}, {}, 10);
+    metering meter({credits, dollars, other}, {crustdata}, {}, 10, std::shared_ptr<ledger_store>(std::move(s)));
     std::string error;
-    REQUIRE(meter.recompute_used(*s, error));
-    const auto views = meter.books().budgets();
+    REQUIRE(meter.recompute_used(error));
+    const auto views = meter.budgets();
     CHECK(views[0].used == m("12"));
     CHECK(views[1].used == m("0.12"));
     CHECK(views[2].used == m("0"));
@@ -540,7 +540,7 @@ TEST_CASE("sums of extreme amounts never make the ledger unreadable", "[store][h
         for (int i = 0; i < 20; ++i) {
             call_row pending = finished(*store, nov22 + i, "eu-1", "scraperapi", "0");
             pending.finished_at.reset();
-            pending.decision = "pending";
+            pending.decision = decision::pending;
             pending.estimate = money::max_amount();
             store->append(pending);
             call_row done = finished(*store, nov22 + i, "eu-1", "scraperapi", "0");

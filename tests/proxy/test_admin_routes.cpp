@@ -1,4 +1,4 @@
-#include "proxy/admin_routes.hpp"
+#include "proxy/admin/admin_routes.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "proxy/config.hpp"
+#include "proxy/config/config.hpp"
 
 #include <catch2/catch.hpp>
 

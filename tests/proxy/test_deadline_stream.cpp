@@ -1,4 +1,4 @@
-#include "proxy/deadline_stream.hpp"
+#include "proxy/net/deadline_stream.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "proxy/destination_guard.hpp"
+#include "proxy/net/destination_guard.hpp"
 
 #include <catch2/catch.hpp>
 

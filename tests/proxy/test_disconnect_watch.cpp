@@ -1,4 +1,4 @@
-#include "proxy/disconnect_watch.hpp"
+#include "proxy/net/disconnect_watch.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "proxy/flat_message.hpp"
+#include "proxy/net/flat_message.hpp"
 
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/error.hpp>

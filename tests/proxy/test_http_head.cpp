@@ -1,5 +1,5 @@
-#include "proxy/http_head.hpp"
-#include "proxy/refusal.hpp"
+#include "proxy/net/http_head.hpp"
+#include "proxy/exchange/refusal.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -47,7 +47,7 @@ TEST_CASE("chunk headers are hex", "[head]") {
 }
 
 TEST_CASE("refusals are JSON with their code in a header", "[refusal]") {
-    refusal r = make_refusal(429, "rate_limited", "slow down");
+    refusal r = make_refusal(creditgate::policies::refusal_code::rate_limited, "slow down");
     r.retry_after_s = 0;  // never below one second
     const std::string text = render_refusal(r, "req-1", 11, true);
     CHECK(text.rfind("HTTP/1.1 429 Too Many Requests\r\n", 0) == 0);
@@ -58,7 +58,7 @@ TEST_CASE("refusals are JSON with their code in a header", "[refusal]") {
     CHECK(body["error"]["code"] == "rate_limited");
     CHECK(body["error"]["retry_after_s"] == 1);
 
-    const std::string auth = render_refusal(make_refusal(407, "proxy_auth_required", "who?"), "", 11, false);
+    const std::string auth = render_refusal(make_refusal(creditgate::policies::refusal_code::proxy_auth_required, "who?"), "", 11, false);
     CHECK(auth.find("Proxy-Authenticate: Basic realm=\"creditgate\"\r\n") != std::string::npos);
     CHECK(auth.find("Connection: close\r\n") != std::string::npos);
 }

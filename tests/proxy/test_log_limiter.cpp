@@ -1,5 +1,5 @@
-#include "proxy/client_reply.hpp"
-#include "proxy/log_limiter.hpp"
+#include "proxy/exchange/refuse.hpp"
+#include "proxy/net/log_limiter.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "proxy/proxy_auth.hpp"
+#include "proxy/config/proxy_auth.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,0 +1,66 @@
+#include "proxy/admin/admin_server.hpp"
+
+#include "proxy/net/listener.hpp"
+
+#include "proxy/net/deadline_stream.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <spdlog/spdlog.h>
+
+namespace creditgate::proxy {
+namespace {
+
+task<void> serve_admin_connection(tcp_socket socket, const admin_routes& routes, asio::any_io_executor slow_work) {
+    tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(16 * 1024);
+        parser.body_limit(64 * 1024);
+        stream.expires_after(std::chrono::seconds(30));
+        auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+        if (ec) break;
+        const auto& req = parser.get();
+        const std::string_view method = req.method_string(), target = req.target(), authorization = req[http::field::authorization];
+        admin_response answer;
+        if (admin_routes::reads_database(target)) {
+            // On the report pool (an any_io_executor), not on this proxy thread.
+            answer = co_await asio::co_spawn(
+                slow_work, [&]() -> asio::awaitable<admin_response> { co_return routes.handle(method, target, authorization); },
+                use_task);
+        } else {
+            answer = routes.handle(method, target, authorization);
+        }
+
+        http::response<http::string_body> res{static_cast<http::status>(answer.status), req.version()};
+        res.set(http::field::server, "creditgate");
+        res.set(http::field::content_type, answer.content_type);
+        res.set(http::field::cache_control, "no-store");
+        if (answer.bearer_challenge) res.set(http::field::www_authenticate, "Bearer realm=\"creditgate-admin\"");
+        res.keep_alive(req.keep_alive());
+        if (req.method() != http::verb::head) res.body() = answer.body;
+        res.prepare_payload();
+        auto [wec, written] = co_await http::async_write(stream, res, use_nothrow);
+        if (wec || !res.keep_alive()) break;
+    }
+    error_code ignored;
+    stream.socket().shutdown(tcp_socket::shutdown_send, ignored);
+}
+
+}  // namespace
+
+task<void> run_admin_server(tcp_acceptor& acceptor, const admin_routes& routes, asio::any_io_executor slow_work) {
+    asio::io_context& io = acceptor.get_executor().context();
+    co_await accept_connections(acceptor, "admin", [&io]() -> asio::io_context& { return io; }, [&](tcp_socket socket) {
+        asio::co_spawn(acceptor.get_executor(), serve_admin_connection(std::move(socket), routes, slow_work), asio::detached);
+    });
+}
+
+}  // namespace creditgate::proxy

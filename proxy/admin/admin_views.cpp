@@ -1,0 +1,113 @@
+#include "proxy/admin/admin_views.hpp"
+
+#include "policies/cost_model.hpp"
+#include "policies/store/usage_report.hpp"
+
+#include <chrono>
+
+namespace creditgate::proxy {
+namespace {
+
+using nlohmann::json;
+using namespace creditgate::policies;
+
+json scope_json(const budget_scope& s) {
+    json out = json::object();
+    if (s.team) out["team"] = *s.team;
+    if (s.client) out["client"] = *s.client;
+    if (s.account) out["account"] = *s.account;
+    if (s.path_prefix) out["path_prefix"] = *s.path_prefix;
+    return out;
+}
+
+json period_json(const period_spec& p) {
+    if (!p.anchor) return std::string(to_string(p.every));
+    return json{{"every", std::string(to_string(p.every))}, {"anchor", to_string(*p.anchor)}};
+}
+
+}  // namespace
+
+json budgets_json(const metering& books) {
+    json list = json::array();
+    for (const budget_view& v : books.budgets()) {
+        const budget_def& d = *v.def;
+        const bool metered = d.kind == budget_kind::credits || d.kind == budget_kind::money;
+        json b{{"id", d.id},
+               {"kind", std::string(to_string(d.kind))},
+               {"scope", scope_json(d.scope)},
+               {"vendor", d.vendor},
+               {"unit", v.unit.empty() ? json(nullptr) : json(v.unit)},
+               {"limit", amount_json(v.limit)},
+               {"used", amount_json(v.used)},
+               {"frozen", amount_json(v.frozen)},
+               {"remaining", amount_json(v.remaining)},
+               {"drift", amount_json(v.drift)},
+               {"period", metered ? period_json(d.period) : json(nullptr)},
+               {"period_start", metered && d.period.every != period_unit::none ? json(format_utc(v.window.start)) : json(nullptr)},
+               {"period_end", metered && d.period.every != period_unit::none ? json(format_utc(v.window.end)) : json(nullptr)},
+               {"on_exceed", d.on_exceed == exceed_action::queue ? "queue" : "reject"},
+               {"mode", d.mode == budget_mode::shadow ? "shadow" : "enforce"},
+               {"queued", v.queued},
+               {"would_block", v.would_block},
+               {"soft_limit_reached", v.soft_limit_reached}};
+        if (d.kind == budget_kind::rate) b["rate"] = std::to_string(d.rate.tokens) + "/" + std::to_string(d.rate.per_seconds) + "s";
+        list.push_back(std::move(b));
+    }
+    return json{{"budgets", std::move(list)}};
+}
+
+json accounts_json(const metering& books) {
+    json list = json::array();
+    for (const account_view& a : books.accounts()) {
+        list.push_back({{"id", a.id},
+                        {"vendor", a.vendor},
+                        {"remaining", a.remaining ? amount_json(*a.remaining) : json(nullptr)},
+                        {"source", std::string(to_string(a.source))},
+                        {"updated_at", a.updated_at ? json(format_utc(*a.updated_at)) : json(nullptr)},
+                        {"frozen", amount_json(a.frozen)},
+                        {"drift", amount_json(a.drift)},
+                        {"exhausted", a.exhausted},
+                        {"poll_error", a.poll_error ? json(*a.poll_error) : json(nullptr)}});
+    }
+    return json{{"accounts", std::move(list)}};
+}
+
+json reservations_json(const metering& books) {
+    json list = json::array();
+    for (const reservation_view& r : books.reservations()) {
+        list.push_back({{"request_id", r.labels.request_id},
+                        {"client", r.labels.client},
+                        {"team", r.labels.team},
+                        {"vendor", r.labels.vendor},
+                        {"account", r.labels.account},
+                        {"amount", amount_json(r.amount)},
+                        {"budgets", r.budgets},
+                        {"state", "frozen"},
+                        {"age_ms", r.age_ns / 1'000'000}});
+    }
+    return json{{"reservations", std::move(list)}};
+}
+
+civil_date utc_today() {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return civil_from_days(now / 86'400);
+}
+
+admin_response usage_response(ledger_store& store, std::string_view query) {
+    if (!store.persistent())
+        return admin_error(501, "no_ledger", "usage reports read the ledger, and storage.kind is \"memory\": nothing is kept");
+    std::vector<std::pair<std::string, std::string>> params;
+    for (auto& p : parse_query(query)) params.emplace_back(std::move(p.name), std::move(p.value));
+    auto request = parse_usage_request(params, utc_today());
+    if (!request.value) return admin_error(400, "bad_request", request.error);
+    const auto rows = store.usage(request.value->query);
+    if (!rows) return admin_error(503, "storage_unavailable", "the ledger cannot be read");
+    switch (request.value->format) {
+        case report_format::csv: return admin_response{200, "text/csv; charset=utf-8", usage_csv(request.value->query, *rows)};
+        case report_format::table: return admin_response{200, "text/plain; charset=utf-8", usage_table(request.value->query, *rows)};
+        case report_format::json: break;
+    }
+    return admin_response{200, "application/json", policies::dump_exact(usage_json(request.value->query, *rows)) + "\n"};
+}
+
+}  // namespace creditgate::proxy

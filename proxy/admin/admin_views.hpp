@@ -1,0 +1,25 @@
+#pragma once
+// admin_views: the ledger's state as the JSON documents of SPEC §8. Amounts are exact
+// decimals (JSON numbers written from their decimal text), never floats.
+
+#include "policies/json_amount.hpp"
+#include "policies/metering.hpp"
+#include "policies/store/ledger_store.hpp"
+#include "proxy/admin/admin_routes.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace creditgate::proxy {
+
+using policies::amount_json;  // exact decimals: dump the views with policies::dump_exact
+nlohmann::json budgets_json(const policies::metering& books);
+nlohmann::json accounts_json(const policies::metering& books);
+nlohmann::json reservations_json(const policies::metering& books);
+
+// GET /api/v1/usage?`query`: JSON or CSV (format=csv), or a 400 naming the bad parameter.
+admin_response usage_response(policies::ledger_store& store, std::string_view query);
+
+// Today's date in UTC.
+policies::civil_date utc_today();
+
+}  // namespace creditgate::proxy

@@ -1,0 +1,127 @@
+#include "proxy/admin/metrics.hpp"
+
+#include <algorithm>
+
+namespace creditgate::proxy {
+namespace {
+
+void label(std::string& out, std::string_view name, std::string_view value, bool first = false) {
+    if (!first) out += ',';
+    out += name;
+    out += "=\"";
+    out += escape_label(value);
+    out += '"';
+}
+
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+}
+
+std::string number(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6f", v);
+    return buf;
+}
+
+// The counter of these labels, made (and its labels copied) the first time they are seen.
+template <class Map>
+typename Map::mapped_type& at(Map& map, const std::array<std::string_view, std::tuple_size_v<typename Map::key_type>>& labels) {
+    auto it = map.find(labels);
+    if (it == map.end()) {
+        typename Map::key_type key;
+        std::copy(labels.begin(), labels.end(), key.begin());
+        it = map.emplace(std::move(key), typename Map::mapped_type{}).first;
+    }
+    return it->second;
+}
+
+}  // namespace
+
+std::string escape_label(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (char c : value) {
+        if (c == '\\') out += "\\\\";
+        else if (c == '"') out += "\\\"";
+        else if (c == '\n') out += "\\n";
+        else out += c;
+    }
+    return out;
+}
+
+void metrics::record(const exchange_counts& c) {
+    const double seconds = std::chrono::duration<double>(c.elapsed).count();
+    const auto bucket = std::lower_bound(bucket_bounds.begin(), bucket_bounds.end(), seconds) - bucket_bounds.begin();
+    std::lock_guard lock(mutex_);
+    ++at(requests_, {c.client, c.team, c.vendor, c.label});
+    if (c.cost && !c.vendor.empty()) at(credits_, {c.client, c.team, c.vendor}) += *c.cost;
+    ++buckets_[static_cast<std::size_t>(bucket)];
+    duration_sum_ += seconds;
+    ++duration_count_;
+}
+
+std::string metrics::render(const policies::metering& books) const {
+    std::string out;
+    {
+        std::lock_guard lock(mutex_);
+        header(out, "creditgate_requests_total", "counter", "Exchanges by client, team, vendor and decision.");
+        for (const auto& [k, n] : requests_) {
+            out += "creditgate_requests_total{";
+            label(out, "client", k[0], true);
+            label(out, "team", k[1]);
+            label(out, "vendor", k[2]);
+            label(out, "decision", k[3]);
+            out += "} " + std::to_string(n) + '\n';
+        }
+        header(out, "creditgate_credits_total", "counter", "Settled cost in each vendor's unit, by client, team and vendor.");
+        for (const auto& [k, m] : credits_) {
+            out += "creditgate_credits_total{";
+            label(out, "client", k[0], true);
+            label(out, "team", k[1]);
+            label(out, "vendor", k[2]);
+            out += "} " + m.to_string() + '\n';
+        }
+        header(out, "creditgate_request_duration_seconds", "histogram", "Time from a request's head to the end of its exchange.");
+        std::uint64_t cumulative = 0;
+        for (std::size_t i = 0; i < buckets_.size(); ++i) {
+            cumulative += buckets_[i];
+            out += "creditgate_request_duration_seconds_bucket{le=\"";
+            out += i < bucket_bounds.size() ? number(bucket_bounds[i]) : std::string("+Inf");
+            out += "\"} " + std::to_string(cumulative) + '\n';
+        }
+        out += "creditgate_request_duration_seconds_sum " + number(duration_sum_) + '\n';
+        out += "creditgate_request_duration_seconds_count " + std::to_string(duration_count_) + '\n';
+    }
+    header(out, "creditgate_credits_frozen", "gauge", "What calls in flight hold, by budget (calls for concurrency budgets).");
+    const auto budgets = books.budgets();
+    for (const auto& b : budgets) {
+        out += "creditgate_credits_frozen{";
+        label(out, "budget", b.def->id, true);
+        out += "} " + b.frozen.to_string() + '\n';
+    }
+    header(out, "creditgate_budget_remaining", "gauge", "limit - used - frozen by budget (whole tokens for rate budgets).");
+    for (const auto& b : budgets) {
+        out += "creditgate_budget_remaining{";
+        label(out, "budget", b.def->id, true);
+        out += "} " + b.remaining.to_string() + '\n';
+    }
+    header(out, "creditgate_upstream_balance", "gauge", "Each account's remaining balance at its vendor, as admission uses it.");
+    for (const auto& a : books.accounts()) {
+        if (!a.remaining) continue;
+        out += "creditgate_upstream_balance{";
+        label(out, "vendor", a.vendor, true);
+        label(out, "account", a.id);
+        out += "} " + a.remaining->to_string() + '\n';
+    }
+    return out;
+}
+
+}  // namespace creditgate::proxy

@@ -1,0 +1,106 @@
+#pragma once
+// config: the validated configuration of SPEC §3. load_config reports every problem at
+// once, each with its file and JSON path; a config that comes back has passed them all.
+
+#include "policies/budget.hpp"
+#include "policies/json_input.hpp"
+#include "policies/vendor_profile.hpp"
+#include "proxy/net/endpoint.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace creditgate::proxy {
+
+struct limits_config {
+    std::uint64_t header_bytes = 16384;
+    std::uint64_t request_inspect_bytes = 1048576;
+    std::uint64_t response_inspect_bytes = 8388608;
+    std::int64_t header_read_s = 10;
+    std::int64_t request_body_s = 60;  // the whole upload of one request body, from the end of its head
+    std::int64_t client_idle_s = 60;
+    std::int64_t upstream_connect_s = 10;
+    std::int64_t upstream_response_s = 120;
+    std::int64_t upstream_idle_s = 60;
+    std::int64_t shutdown_grace_s = 30;
+    std::int64_t max_queue = 1000;
+};
+
+enum class storage_kind { sqlite, memory };
+enum class storage_failure { reject, allow };
+struct storage_config {
+    storage_kind kind = storage_kind::sqlite;
+    std::int64_t flush_ms = 100;
+    storage_failure on_failure = storage_failure::reject;
+};
+
+enum class log_format { text, json };
+struct log_config {
+    std::string level = "info";
+    log_format format = log_format::text;
+    std::optional<std::string> file;
+};
+
+struct tls_config {
+    bool mitm = true;
+    std::string ca_dir;  // resolved: <state_dir>/ca when not given
+    std::optional<std::string> upstream_ca_file;
+};
+
+struct account_config {
+    std::string id;
+    std::string vendor;
+    std::optional<std::string> api_key;  // secret: never logged or shown
+    bool inject = false;
+    std::int64_t poll_interval_s = 60;
+    std::map<std::string, std::string> params;
+};
+
+struct client_config {
+    std::string id;
+    std::string team;
+    std::string secret;  // secret: never logged or shown
+};
+
+struct config {
+    std::string file;  // absolute path of the config file
+    endpoint listen{"127.0.0.1", 8080};
+    endpoint admin_listen{"127.0.0.1", 9090};
+    std::string admin_token;
+    std::string state_dir;
+    unsigned threads = 0;
+    storage_config storage;
+    log_config log;
+    tls_config tls;
+    limits_config limits;
+    std::map<std::string, endpoint> resolve;  // "host:port" (normalised) -> where to dial
+    std::string vendors_dir;
+    std::vector<policies::vendor_profile> vendors;
+    std::vector<account_config> accounts;
+    std::vector<client_config> clients;
+    std::vector<policies::budget_def> budgets;
+    bool refuse_unregistered_keys = false;
+    std::vector<std::string> passthrough;  // normalised host patterns
+    bool allow_private_destinations = false;
+    // The budgets, accounts and vendors sections as written (after ${} expansion): equal
+    // fingerprints let a reload keep the live budget counters. Holds secrets: never printed.
+    std::string metering_fingerprint;
+
+    const policies::vendor_profile* find_vendor(std::string_view name) const;
+};
+
+struct config_result {
+    std::optional<config> value;
+    policies::issue_list issues;
+};
+
+// Reads and validates the file at `path`.
+config_result load_config(const std::string& path, const policies::env_lookup& env);
+
+// Validates `text` as if it were the file `path` (relative paths resolve against its folder).
+config_result parse_config(std::string_view text, const std::string& path, const policies::env_lookup& env);
+
+}  // namespace creditgate::proxy

@@ -1,0 +1,184 @@
+#include "proxy/exchange/session.hpp"
+
+#include "proxy/admin/metrics.hpp"
+#include "certs/intercept_tls.hpp"
+#include "proxy/exchange/exchange.hpp"
+#include "proxy/exchange/refuse.hpp"
+#include "proxy/exchange/access_log.hpp"
+#include "proxy/net/connection_close.hpp"
+#include "proxy/net/http_head.hpp"
+
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/rfc7230.hpp>
+
+namespace creditgate::proxy {
+namespace {
+
+bool is_upgrade(const flat_fields& f) {
+    if (f.find(http::field::upgrade) != f.end()) return true;
+    auto it = f.find(http::field::connection);
+    return it != f.end() && http::token_list{it->value()}.exists("upgrade");
+}
+
+// What routing reads of a parsed head.
+policies::request_head_facts facts_of(const request_parser& parser) {
+    const auto& req = parser.get();
+    policies::request_head_facts h;
+    h.method = req.method_string();
+    h.target = req.target();
+    h.host = req[http::field::host];
+    h.host_fields = req.count(http::field::host);
+    h.proxy_authorization_fields = req.count(http::field::proxy_authorization);
+    h.upgrade = is_upgrade(req);
+    h.transfer_encoding = req.find(http::field::transfer_encoding) != req.end();
+    h.chunked_only = parser.chunked() && !transfer_coded(req);
+    return h;
+}
+
+}  // namespace
+
+session::session(worker& w, client_stream stream, const tunnel_origin* inside)
+    : worker_(w), stream_(stream), inside_(inside), scratch_(new char[scratch_bytes]) {
+    buffer_.reserve(read_buffer_bytes);
+}
+
+task<void> session::run() {
+    for (bool first = true;; first = false) {
+        runtime_ = worker_.snapshot();
+        request_parser parser(request_head_);
+        parser.header_limit(static_cast<std::uint32_t>(runtime_->limits().header_bytes));
+        parser.body_limit(boost::none);
+        const error_code ec = co_await read_head(parser, first);
+        if (ec == asio::error::eof && !parser.got_some()) {
+            quiet_end_ = true;  // closed or idle between requests: nothing of theirs is unread
+            co_return;
+        }
+        exchange_record record;
+        record.request_id = worker_.next_request_id();
+        if (ec) {
+            co_await refuse_unreadable(ec, parser, record);
+            co_return;
+        }
+        // The head is in. Every later read and write on the client sets its own deadline; none
+        // applies while the call waits for a budget or for the vendor (queue_timeout_ms and
+        // upstream_response_s bound those). Left in force, header_read_s would close the
+        // connection under every vendor call slower than it (10 s by default).
+        tcp_layer(stream_).expires_never();
+        record.method = parser.get().method_string();
+        // Read after the first head, the ticket goes out with the first answer; queued at the
+        // handshake's end, the read of that head would have sent it alone.
+        if (first && stream_.tls()) certs::queue_session_ticket(stream_.tls()->native_handle());
+        co_await handle(parser, record);
+        if (!record.reported) report(record);
+        if (!record.keep_alive) {
+            quiet_end_ = parser.is_done() && buffer_.size() == 0;
+            co_return;
+        }
+    }
+}
+
+// The next request head: parsed in place when the idle read brought it whole, else read under
+// header_read_s. eof without a byte: the client closed or idled out between requests.
+task<error_code> session::read_head(request_parser& parser, bool first) {
+    const auto& limits = runtime_->limits();
+    if (!first && buffer_.size() == 0) {
+        // Between requests the client may idle for client_idle_s; the head then has header_read_s.
+        tcp_layer(stream_).expires_after(seconds(limits.client_idle_s));
+        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(read_buffer_bytes), use_nothrow);
+        if (ec) co_return asio::error::eof;
+        buffer_.commit(n);
+    }
+    if (auto parsed = parse_buffered_head(parser, buffer_)) co_return *parsed;
+    tcp_layer(stream_).expires_after(seconds(limits.header_read_s));
+    auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, use_nothrow);
+    co_return ec;
+}
+
+// One exchange is over: its access line and its counts.
+void session::report(const exchange_record& record) {
+    const auto elapsed = std::chrono::steady_clock::now() - record.started;  // one reading for both
+    log_access(record, elapsed);
+    if (auto* counters = worker_.state().counters) counters->record(counts_of(record, elapsed));
+}
+
+task<void> session::refuse_unreadable(const error_code& ec, request_parser& parser, exchange_record& record) {
+    if (!parser.got_some() && buffer_.size() == 0) co_return;  // closed or idle before a request: not an exchange
+    if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof) {
+        // A head that never completed: no answer helps; drop the connection.
+        if (ec == beast::error::timeout) spdlog::debug("client header read timed out");
+        co_return;
+    }
+    const refusal r = ec == http::error::header_limit
+                          ? make_refusal(policies::refusal_code::headers_too_large,
+                                         "the request head exceeds " + std::to_string(runtime_->limits().header_bytes) + " bytes")
+                          : make_refusal(policies::refusal_code::bad_request, "malformed request: " + ec.message());
+    co_await send_refusal(stream_, r, record, 11, false, seconds(runtime_->limits().client_idle_s));
+    report(record);
+}
+
+task<void> session::refuse(request_parser& parser, exchange_record& record, const policies::route& r) {
+    if (!r.where.host.empty()) record.host = r.where.host;
+    if (!r.target.origin_form.empty()) record.path = r.target.path();
+    co_await refuse(parser, record, make_refusal(r.code, r.message), r.close);
+}
+
+task<void> session::refuse(request_parser& parser, exchange_record& record, refusal r, bool must_close) {
+    refusal_context ctx = refusal_context_for(runtime_->limits(), worker_.state().draining.load(std::memory_order_relaxed), scratch());
+    ctx.must_close = must_close;
+    co_await refuse_request(stream_, buffer_, parser, std::move(r), record, ctx);
+}
+
+task<void> session::handle(request_parser& parser, exchange_record& record) {
+    policies::route_config config{&runtime_->routes(), runtime_->leaves() != nullptr,
+                                  [rt = runtime_.get()](std::string_view host, std::uint16_t port) {
+                                      return rt->pinned(host, port) != nullptr;
+                                  },
+                                  worker_.state().draining.load(std::memory_order_relaxed)};
+    const auto head = facts_of(parser);
+    policies::route r;
+    if (inside_) {
+        record.client = inside_->client;
+        r = policies::decide_inside(head, inside_->where, config);
+    } else {
+        r = policies::decide(head, identify(parser.get()[http::field::proxy_authorization], record), config);
+    }
+    switch (r.what) {
+        case policies::route::kind::refuse: co_await refuse(parser, record, r); break;
+        case policies::route::kind::meter: co_await meter(parser, record, r); break;
+        case policies::route::kind::intercept: record.host = r.where.host; co_await intercept(parser, r.where, record); break;
+        case policies::route::kind::passthrough: record.host = r.where.host; co_await tunnel(parser, r.where, record); break;
+    }
+}
+
+// Who sent the request, by its Proxy-Authorization; the last credentials that worked are cached.
+policies::credentials session::identify(std::string_view credentials, exchange_record& record) {
+    if (credentials.empty()) return policies::credentials::missing;
+    if (credentials != cached_credentials_) {
+        cached_client_ = runtime_->clients().authenticate(credentials);
+        cached_credentials_ = cached_client_ ? std::string(credentials) : std::string();
+    }
+    record.client = cached_client_;
+    return cached_client_ ? policies::credentials::valid : policies::credentials::wrong;
+}
+
+task<void> session::meter(request_parser& parser, exchange_record& record, const policies::route& r) {
+    record.host = r.where.host;
+    record.path = r.target.path();
+    in_flight_guard in_flight(worker_.state());
+    const exchange_request request{r.target, *r.vendor, inside_ != nullptr};
+    const exchange_space space{scratch(), response_head_};  // named: see session_connect.cpp's dial
+    co_await run_exchange(worker_, *runtime_, stream_, buffer_, parser, request, space, record);
+}
+
+task<void> serve_client(worker& w, tcp_socket socket) {
+    tcp_stream stream(std::move(socket));
+    bool quiet = false;
+    {
+        session s(w, client_stream(stream));
+        co_await s.run();
+        quiet = s.ended_quietly();
+    }
+    if (stream.socket().is_open()) co_await close_connection(stream, quiet);  // else intercept() or a tunnel did
+}
+
+}  // namespace creditgate::proxy
