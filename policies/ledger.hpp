@@ -143,7 +143,8 @@ public:
     void seed_used(std::size_t budget, const period_window& window, money used);
     void mark_exhausted(std::size_t account);
     bool reset_account(std::string_view id);
-    std::optional<std::size_t> account_index(std::string_view id) const;
+    std::optional<std::size_t> account_index(std::string_view books_key) const;
+    std::optional<std::size_t> account_index(const account_ref& ref) const;
 
     std::vector<budget_view> budgets() const;
     std::vector<account_view> accounts() const;

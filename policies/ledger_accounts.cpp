@@ -48,6 +48,12 @@ bool ledger::reset_account(std::string_view id) {
     return false;
 }
 
+std::optional<std::size_t> ledger::account_index(const account_ref& ref) const {
+    for (std::size_t i = 0; i < accounts_.size(); ++i)
+        if (accounts_[i].def.ref == ref) return i;  // no key built per call
+    return std::nullopt;
+}
+
 std::optional<std::size_t> ledger::account_index(std::string_view id) const {
     for (std::size_t i = 0; i < accounts_.size(); ++i)
         if (accounts_[i].def.ref.books_key() == id) return i;

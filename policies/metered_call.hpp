@@ -14,6 +14,7 @@
 #include "policies/store/call_row.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,22 +27,22 @@ struct call_facts;
 class metered_call {
 public:
     metered_call() = default;
-    metered_call(metered_call&& other) noexcept;
+    metered_call(metered_call&& other) noexcept = default;
     metered_call& operator=(metered_call&& other) noexcept;
     metered_call(const metered_call&) = delete;
     metered_call& operator=(const metered_call&) = delete;
     ~metered_call();
 
-    explicit operator bool() const { return books_ != nullptr; }
-    bool settled() const { return settled_; }
+    explicit operator bool() const { return state_ != nullptr; }
+    bool settled() const { return state_ && state_->settled; }
     // allowed, queued_allowed or shadow_would_reject until settled; then how it was settled.
-    policies::decision decision() const { return decision_; }
-    money estimate() const { return estimate_; }  // the rules', for settlement's fallback
-    money reserved() const { return reserved_; }  // what is frozen: the estimate, or more (bounded drift)
+    policies::decision decision() const { return state_->decision; }
+    money estimate() const { return state_->estimate; }  // the rules', for settlement's fallback
+    money reserved() const { return state_->reserved; }  // what is frozen: the estimate, or more (bounded drift)
     // What settlement rule 3 needs: the account's reading at admission, and whether this call
     // was the only one in flight on it.
-    balance_context balance() const { return balance_; }
-    const std::vector<std::string>& warnings() const { return warnings_; }  // soft limits passed
+    balance_context balance() const { return state_->balance; }
+    const std::vector<std::string>& warnings() const { return state_->warnings; }  // soft limits passed
 
     // The vendor answered: the reservation becomes what `s` says the call cost; a balance
     // reading and an out-of-credit answer go to the account; an actual above the estimate is
@@ -56,23 +57,25 @@ public:
 
 private:
     friend class metering;
-    metered_call(metering& books, admission admitted, policies::decision how, call_row row, bool keep_rows,
-                 const call_facts& facts, std::optional<std::size_t> account);
+    // One allocation a call: a call moves from admission to its exchange as one pointer.
+    struct state {
+        metering* books;
+        const vendor_profile* vendor;
+        reservation held;
+        std::unique_ptr<call_row> row;  // its labels, only when the store keeps rows
+        policies::decision decision;
+        money estimate, reserved, actual;
+        std::uint64_t rules_matched;
+        std::optional<std::size_t> account;
+        balance_context balance;
+        std::vector<std::string> warnings;
+        steady_nanos started;  // the exchange's start, for the row's latency
+        bool settled = false, finished = false;
+    };
+    explicit metered_call(std::unique_ptr<state> s);
     void append(call_row row);
 
-    metering* books_ = nullptr;
-    const vendor_profile* vendor_ = nullptr;
-    reservation held_;
-    call_row row_;           // its labels, filled only when the store keeps rows
-    bool keep_rows_ = false;
-    policies::decision decision_ = policies::decision::allowed;
-    money estimate_, reserved_, actual_;
-    std::uint64_t rules_matched_ = 0;
-    std::optional<std::size_t> account_;
-    balance_context balance_;
-    std::vector<std::string> warnings_;
-    steady_nanos started_ = 0;  // the exchange's start, for the row's latency
-    bool settled_ = false, finished_ = false;
+    std::unique_ptr<state> state_;
 };
 
 }  // namespace creditgate::policies

@@ -71,7 +71,7 @@ money metering::reservation_for(const vendor_profile& vendor, const cost_estimat
     return std::max(estimate.amount, prices_.floor(vendor.name, estimate.rules_matched, clock_.wall()));
 }
 
-admission_request metering::plan(const call_facts& f) const {
+admission_request metering::plan(const call_facts& f, std::optional<std::size_t> account) const {
     const money reserved = reservation_for(*f.vendor, cost_estimate{f.estimate, f.estimate, false, f.rules_matched, {}, {}});
     admission_request r;
     const auto& defs = ledger_->definitions();
@@ -89,14 +89,14 @@ admission_request metering::plan(const call_facts& f) const {
         }
         r.claims.push_back(c);
     }
-    r.account = account_index(*f.account);
+    r.account = account;
     r.estimate = reserved;
     r.labels = {std::string(f.request_id), std::string(f.client), std::string(f.team), f.vendor->name, f.account->name()};
     return r;
 }
 
 std::optional<std::size_t> metering::account_index(const account_ref& account) const {
-    return ledger_->account_index(account.books_key());
+    return ledger_->account_index(account);
 }
 
 call_row metering::row_of(const call_facts& f, money reserved) const {
@@ -115,7 +115,7 @@ call_row metering::row_of(const call_facts& f, money reserved) const {
     return row;
 }
 
-admission_outcome metering::wrap(admission a, const call_facts& f, decision how) {
+admission_outcome metering::wrap(admission a, const call_facts& f, decision how, std::optional<std::size_t> account) {
     admission_outcome out;
     if (a.result == admission::outcome::refused) {
         out.result = admission_outcome::kind::refused;
@@ -124,17 +124,28 @@ admission_outcome metering::wrap(admission a, const call_facts& f, decision how)
         return out;
     }
     if (a.shadow_would_reject) how = decision::shadow_would_reject;
-    const money reserved = a.reserved;
-    const bool keep = store_->persistent();
+    auto s = std::make_unique<metered_call::state>();
+    s->books = this;
+    s->vendor = f.vendor;
+    s->held = std::move(a.held);
+    if (store_->persistent()) s->row = std::make_unique<call_row>(row_of(f, a.reserved));
+    s->decision = how;
+    s->estimate = f.estimate;
+    s->reserved = a.reserved;
+    s->rules_matched = f.rules_matched;
+    s->account = account;
+    s->balance = {a.balance_before, a.balance_delta_eligible};
+    s->warnings = std::move(a.warnings);
+    s->started = f.started != 0 ? f.started : clock_.steady();
     out.result = admission_outcome::kind::admitted;
-    out.call = metered_call(*this, std::move(a), how, keep ? row_of(f, reserved) : call_row{}, keep, f,
-                            account_index(*f.account));
+    out.call = metered_call(std::move(s));
     return out;
 }
 
 admission_outcome metering::admit(const call_facts& facts, std::function<void(admission)> on_ready) {
-    admission a = ledger_->admit(plan(facts), std::move(on_ready));
-    if (a.result != admission::outcome::queued) return wrap(std::move(a), facts, decision::allowed);
+    const auto account = account_index(*facts.account);
+    admission a = ledger_->admit(plan(facts, account), std::move(on_ready));
+    if (a.result != admission::outcome::queued) return wrap(std::move(a), facts, decision::allowed, account);
     admission_outcome out;
     out.result = admission_outcome::kind::queued;
     out.ticket = a.ticket;
@@ -144,7 +155,7 @@ admission_outcome metering::admit(const call_facts& facts, std::function<void(ad
 }
 
 admission_outcome metering::resume(admission ready, const call_facts& facts) {
-    return wrap(std::move(ready), facts, decision::queued_allowed);
+    return wrap(std::move(ready), facts, decision::queued_allowed, account_index(*facts.account));
 }
 
 std::optional<refusal_detail> metering::give_up(std::uint64_t ticket, const call_facts& facts) {
@@ -171,11 +182,12 @@ void metering::write_refusal_row(const call_facts& f, const refusal_detail& why,
 }
 
 void metering::note_answer(const metered_call& call, const settlement& s) {
-    if (call.account_) {
-        if (s.balance_reading) ledger_->record_balance(*call.account_, *s.balance_reading, balance_source::header);
-        if (s.out_of_credit) ledger_->mark_exhausted(*call.account_);
+    const auto& c = *call.state_;
+    if (c.account) {
+        if (s.balance_reading) ledger_->record_balance(*c.account, *s.balance_reading, balance_source::header);
+        if (s.out_of_credit) ledger_->mark_exhausted(*c.account);
     }
-    prices_.record(call.vendor_->name, call.rules_matched_, s.actual, call.estimate_, clock_.wall());
+    prices_.record(c.vendor->name, c.rules_matched, s.actual, c.estimate, clock_.wall());
 }
 
 void metering::record_balance(std::size_t account, money reading, balance_source source) {

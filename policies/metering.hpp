@@ -97,9 +97,9 @@ public:
 
 private:
     friend class metered_call;
-    admission_request plan(const call_facts& facts) const;
+    admission_request plan(const call_facts& facts, std::optional<std::size_t> account) const;
     bool applies(const budget_def& b, const call_facts& f) const;
-    admission_outcome wrap(admission a, const call_facts& facts, decision how);
+    admission_outcome wrap(admission a, const call_facts& facts, decision how, std::optional<std::size_t> account);
     call_row row_of(const call_facts& facts, money reserved) const;
     void write_refusal_row(const call_facts& facts, const refusal_detail& why, decision how);
     // For metered_call: what a settled answer tells the books besides its cost.

@@ -2,19 +2,17 @@
 
 #include <boost/asio/post.hpp>
 
-#include <memory>
-
 namespace creditgate::proxy {
-namespace {
 
 using policies::admission_outcome;
 
-// What a queued call and the thread that admits it share.
-struct wait_state {
+struct admission_wait::shared {
     std::optional<policies::admission> late;
     std::optional<steady_timer> timer;
     bool waiting = true;
 };
+
+namespace {
 
 admitted answer(admission_outcome out, policies::decision refused_as) {
     admitted a;
@@ -30,48 +28,54 @@ admitted answer(admission_outcome out, policies::decision refused_as) {
 
 }  // namespace
 
-task<admitted> admit_waiting(worker& w, policies::metering& books, const policies::call_facts& facts) {
+admission_wait::admission_wait(worker& w, policies::metering& books, const policies::call_facts& facts)
+    : worker_(w), books_(books), facts_(facts), state_(std::make_shared<shared>()) {}
+
+admission_wait::~admission_wait() {
+    if (ticket_ != 0 && state_->waiting && !state_->late) books_.leave_queue(ticket_);
+    state_->waiting = false;  // an admission posted meanwhile lets its reservation release itself
+}
+
+admitted admission_wait::start() {
     // The books call back on whatever thread made room; we hop to our own worker.
-    auto state = std::make_shared<wait_state>();
-    auto executor = w.io().get_executor();
-    admission_outcome out = books.admit(facts, [state, executor](policies::admission decided) {
+    auto executor = worker_.io().get_executor();
+    admission_outcome out = books_.admit(facts_, [state = state_, executor](policies::admission decided) {
         asio::post(executor, [state, decided = std::move(decided)]() mutable {
-            // A waiter that is gone (shutdown) lets its reservation release itself here.
             if (!state->waiting) return;
             state->late = std::move(decided);
             if (state->timer) state->timer->cancel();
         });
     });
-    if (out.result != admission_outcome::kind::queued) co_return answer(std::move(out), policies::decision::rejected);
+    if (out.result != admission_outcome::kind::queued) return answer(std::move(out), policies::decision::rejected);
+    ticket_ = out.ticket;
+    timeout_ms_ = out.queue_timeout_ms;
+    admitted a;
+    a.queued = true;
+    return a;
+}
 
-    struct leave_queue {  // a coroutine destroyed while queued (shutdown) leaves the queue
-        policies::metering& books;
-        wait_state& s;
-        std::uint64_t ticket;
-        ~leave_queue() {
-            if (s.waiting && !s.late) books.leave_queue(ticket);
-            s.waiting = false;
-        }
-    } guard{books, *state, out.ticket};
+task<admitted> admission_wait::wait() {
     // Emplaced before this coroutine first yields: the admission, posted to this same thread,
     // cannot run before the timer exists.
-    state->timer.emplace(w.io());
-    state->timer->expires_after(std::chrono::milliseconds(out.queue_timeout_ms));
-    co_await state->timer->async_wait(use_nothrow);
-    if (!state->late) {
-        if (auto timeout = books.give_up(out.ticket, facts)) {
+    state_->timer.emplace(worker_.io());
+    state_->timer->expires_after(std::chrono::milliseconds(timeout_ms_));
+    co_await state_->timer->async_wait(use_nothrow);
+    if (!state_->late) {
+        if (auto timeout = books_.give_up(ticket_, facts_)) {
+            state_->waiting = false;
             admitted a;
             a.refused = from_books(*timeout);
             a.how = policies::decision::queue_timeout;
             co_return a;
         }
         // Admitted in the meantime: the decision is on its way to this thread.
-        while (!state->late) {
-            state->timer->expires_after(std::chrono::seconds(3600));
-            co_await state->timer->async_wait(use_nothrow);
+        while (!state_->late) {
+            state_->timer->expires_after(std::chrono::seconds(3600));
+            co_await state_->timer->async_wait(use_nothrow);
         }
     }
-    co_return answer(books.resume(std::move(*state->late), facts), policies::decision::rejected);
+    state_->waiting = false;
+    co_return answer(books_.resume(std::move(*state_->late), facts_), policies::decision::rejected);
 }
 
 }  // namespace creditgate::proxy

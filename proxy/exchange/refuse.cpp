@@ -1,6 +1,6 @@
 #include "proxy/exchange/refuse.hpp"
 
-#include "proxy/net/body_relay.hpp"
+#include "proxy/exchange/client_io.hpp"
 
 #include <boost/beast/core/string.hpp>
 
@@ -40,7 +40,7 @@ task<void> refuse_request(client_stream& client, beast::flat_buffer& buffer, req
     if (!keep_alive || rest == body_rest::none) co_return;
     // The rest is read and dropped: at most 64 KiB, all of it within header_read_s.
     const body_time time{ctx.drain_time, coarse_clock::deadline_after(ctx.drain_time)};
-    const error_code ec = co_await read_body(client, buffer, parser, refusal_drain_limit, ctx.scratch, time, [](std::string_view) {});
+    const error_code ec = co_await read_body(client, buffer, parser, refusal_drain_limit, ctx.scratch, time, nullptr);
     record.keep_alive = !ec && parser.is_done();
 }
 

@@ -45,14 +45,25 @@ session::session(worker& w, client_stream stream, const tunnel_origin* inside)
 task<void> session::run() {
     for (bool first = true;; first = false) {
         runtime_ = worker_.snapshot();
-        request_parser parser(request_head_);
-        parser.header_limit(static_cast<std::uint32_t>(runtime_->limits().header_bytes));
-        parser.body_limit(boost::none);
-        const error_code ec = co_await read_head(parser, first);
-        if (ec == asio::error::eof && !parser.got_some()) {
-            quiet_end_ = true;  // closed or idle between requests: nothing of theirs is unread
-            co_return;
+        const auto& limits = runtime_->limits();
+        if (!first && buffer_.size() == 0) {
+            // Between requests the client may idle for client_idle_s; the head then has header_read_s.
+            tcp_layer(stream_).expires_after(seconds(limits.client_idle_s));
+            auto [idle_ec, n] = co_await stream_.async_read_some(buffer_.prepare(read_buffer_bytes), use_nothrow);
+            if (idle_ec) {
+                quiet_end_ = true;  // closed or idle between requests: nothing of theirs is unread
+                co_return;
+            }
+            buffer_.commit(n);
         }
+        request_parser parser(request_head_);
+        parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes));
+        parser.body_limit(boost::none);
+        // A head the idle read brought whole is parsed in place (no await); else it is read
+        // under header_read_s.
+        std::optional<error_code> parsed = parse_buffered_head(parser, buffer_);
+        if (!parsed) parsed = co_await read_head(parser);
+        const error_code ec = *parsed;
         exchange_record record;
         record.request_id = worker_.next_request_id();
         if (ec) {
@@ -77,19 +88,8 @@ task<void> session::run() {
     }
 }
 
-// The next request head: parsed in place when the idle read brought it whole, else read under
-// header_read_s. eof without a byte: the client closed or idled out between requests.
-task<error_code> session::read_head(request_parser& parser, bool first) {
-    const auto& limits = runtime_->limits();
-    if (!first && buffer_.size() == 0) {
-        // Between requests the client may idle for client_idle_s; the head then has header_read_s.
-        tcp_layer(stream_).expires_after(seconds(limits.client_idle_s));
-        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(read_buffer_bytes), use_nothrow);
-        if (ec) co_return asio::error::eof;
-        buffer_.commit(n);
-    }
-    if (auto parsed = parse_buffered_head(parser, buffer_)) co_return *parsed;
-    tcp_layer(stream_).expires_after(seconds(limits.header_read_s));
+task<error_code> session::read_head(request_parser& parser) {
+    tcp_layer(stream_).expires_after(seconds(runtime_->limits().header_read_s));
     auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, use_nothrow);
     co_return ec;
 }
@@ -135,13 +135,9 @@ task<void> session::handle(request_parser& parser, exchange_record& record) {
                                   },
                                   worker_.state().draining.load(std::memory_order_relaxed)};
     const auto head = facts_of(parser);
-    policies::route r;
-    if (inside_) {
-        record.client = inside_->client;
-        r = policies::decide_inside(head, inside_->where, config);
-    } else {
-        r = policies::decide(head, identify(parser.get()[http::field::proxy_authorization], record), config);
-    }
+    if (inside_) record.client = inside_->client;
+    const policies::route r = inside_ ? policies::decide_inside(head, inside_->where, config)
+                                      : policies::decide(head, identify(parser.get()[http::field::proxy_authorization], record), config);
     switch (r.what) {
         case policies::route::kind::refuse: co_await refuse(parser, record, r); break;
         case policies::route::kind::meter: co_await meter(parser, record, r); break;
@@ -166,8 +162,8 @@ task<void> session::meter(request_parser& parser, exchange_record& record, const
     record.path = r.target.path();
     in_flight_guard in_flight(worker_.state());
     const exchange_request request{r.target, *r.vendor, inside_ != nullptr};
-    const exchange_space space{scratch(), response_head_};  // named: see session_connect.cpp's dial
-    co_await run_exchange(worker_, *runtime_, stream_, buffer_, parser, request, space, record);
+    metered_exchange exchange(worker_, *runtime_, stream_, buffer_, parser, request, {scratch(), response_head_}, record);
+    co_await exchange.run();
 }
 
 task<void> serve_client(worker& w, tcp_socket socket) {

@@ -34,7 +34,7 @@ public:
     bool ended_quietly() const { return quiet_end_; }
 
 private:
-    task<error_code> read_head(request_parser& parser, bool first);
+    task<error_code> read_head(request_parser& parser);  // a head not yet whole in the buffer
     void report(const exchange_record& record);
     task<void> refuse_unreadable(const error_code& ec, request_parser& parser, exchange_record& record);
     task<void> refuse(request_parser& parser, exchange_record& record, const policies::route& r);

@@ -6,7 +6,7 @@
 #include "certs/intercept_tls.hpp"
 #include "proxy/exchange/refuse.hpp"
 #include "proxy/exchange/access_log.hpp"
-#include "proxy/net/body_relay.hpp"
+#include "proxy/exchange/client_io.hpp"
 #include "proxy/net/connect_tunnel.hpp"
 #include "proxy/net/connection_close.hpp"
 #include "proxy/net/upstream_connector.hpp"

@@ -55,13 +55,13 @@ struct body_time {
     coarse_clock::time_point until = no_deadline;
 };
 
-// Reads a body until it is complete or more than `limit` bytes came, handing each piece to
-// `take(std::string_view)`; never more than limit + 1 bytes in all, so a body of exactly `limit`
-// bytes is read whole (its chunked terminator too) and one byte more says "too large". Returns
-// the read error, if any.
-template <class Stream, bool IsRequest, class Take>
+// Reads a body until it is complete or more than `limit` bytes came, appending it to `keep` (or
+// dropping it when `keep` is null); never more than limit + 1 bytes in all, so a body of exactly
+// `limit` bytes is read whole (its chunked terminator too) and one byte more says "too large".
+// Returns the read error, if any.
+template <class Stream, bool IsRequest>
 task<error_code> read_body(Stream& in, beast::flat_buffer& buffer, flat_parser<IsRequest>& p, std::uint64_t limit,
-                           std::span<char> scratch, body_time time, Take take) {
+                           std::span<char> scratch, body_time time, std::string* keep) {
     auto& body = p.body();
     std::uint64_t read = 0;
     while (!p.is_done() && read <= limit) {
@@ -76,7 +76,7 @@ task<error_code> read_body(Stream& in, beast::flat_buffer& buffer, flat_parser<I
         body.data = nullptr;
         body.size = 0;
         read += got;
-        take(std::string_view(scratch.data(), got));
+        if (keep) keep->append(scratch.data(), got);
         if (ec) co_return ec;
     }
     co_return error_code{};
