@@ -12,14 +12,7 @@ duration=${4:-5}
 connections=${CONNECTIONS:-32}
 BENCH_NAME=ab-tls . "$here/common.sh"
 
-mkdir -p "$work/pki"
-( cd "$work/pki"
-  openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null
-  openssl req -x509 -new -key ca.key -sha256 -days 2 -subj /CN=bench-ca -out ca.pem 2>/dev/null
-  openssl ecparam -name prime256v1 -genkey -noout -out server.key 2>/dev/null
-  openssl req -new -key server.key -subj /CN=bench.local -out server.csr 2>/dev/null
-  printf 'subjectAltName=DNS:bench.local,IP:127.0.0.1\n' > ext
-  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -sha256 -extfile ext -out server.pem 2>/dev/null )
+make_bench_pki
 serve_1k_file ssl "ssl_certificate $work/pki/server.pem; ssl_certificate_key $work/pki/server.key;
   ssl_session_cache shared:SSL:10m; ssl_protocols TLSv1.2 TLSv1.3;"
 

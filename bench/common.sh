@@ -79,3 +79,16 @@ bench_config() {
 }
 CONF
 }
+
+# make_bench_pki: a bench CA and an ECDSA P-256 certificate for nginx (bench.local and 127.0.0.1)
+# in $work/pki: ca.pem, server.pem, server.key.
+make_bench_pki() {
+  mkdir -p "$work/pki"
+  ( cd "$work/pki"
+    openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null
+    openssl req -x509 -new -key ca.key -sha256 -days 2 -subj /CN=bench-ca -out ca.pem 2>/dev/null
+    openssl ecparam -name prime256v1 -genkey -noout -out server.key 2>/dev/null
+    openssl req -new -key server.key -subj /CN=bench.local -out server.csr 2>/dev/null
+    printf 'subjectAltName=DNS:bench.local,IP:127.0.0.1\n' > ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -sha256 -extfile ext -out server.pem 2>/dev/null )
+}
