@@ -12,7 +12,9 @@ const std::string& mark() {
         std::random_device rd;
         char hex[17];
         std::snprintf(hex, sizeof hex, "%08x%08x", rd(), rd());
-        return "\x1f" + std::string(hex) + "\x1f";
+        std::string out(1, '\x1f');  // appended, not operator+: GCC 12 warns on that falsely
+        out.append(hex).push_back('\x1f');
+        return out;
     }();
     return m;
 }

@@ -70,8 +70,8 @@ void reservation::release() {
 // ---- ledger ------------------------------------------------------------------------------
 
 ledger::ledger(std::vector<budget_def> budgets, std::vector<std::string> units, std::vector<account_def> accounts,
-               std::size_t max_queue, ledger_clock clock)
-    : defs_(std::move(budgets)), max_queue_(max_queue), clock_(std::move(clock)) {
+               std::size_t max_queue, ledger_clock clock, std::optional<fleet_options> fleet)
+    : defs_(std::move(budgets)), max_queue_(max_queue), clock_(std::move(clock)), fleet_(std::move(fleet)) {
     const unix_seconds now = clock_.wall();
     const steady_nanos steady = clock_.steady();
     budgets_.reserve(defs_.size());
@@ -82,6 +82,15 @@ ledger::ledger(std::vector<budget_def> budgets, std::vector<std::string> units, 
         b.window = window_at(defs_[i].period, now);
         b.tokens = defs_[i].rate.tokens * micro;  // a bucket starts full
         b.refilled_at = steady;
+        // In a fleet every budget is shared, except shadow concurrency and rate budgets: they
+        // block nothing and have no spend to count.
+        const bool metered = defs_[i].kind == budget_kind::credits || defs_[i].kind == budget_kind::money;
+        if (fleet_ && (metered || defs_[i].mode == budget_mode::enforce)) {
+            b.share.emplace();
+            b.share->key = fleet_budget_key(defs_[i]);
+            b.share->leases = defs_[i].mode == budget_mode::enforce;
+            if (defs_[i].kind == budget_kind::rate) b.tokens = 0;  // tokens come from the central bucket
+        }
         budgets_.push_back(std::move(b));
     }
     for (auto& a : accounts) {
@@ -96,15 +105,16 @@ ledger::~ledger() {
     while (held_head_) delete std::exchange(held_head_, held_head_->next);
 }
 
-void ledger::roll(budget_state& b, unix_seconds now) {
+void ledger::start_window(budget_state& b, unix_seconds now) {
     if (now < b.window.end) return;
     // A call belongs to the window it was admitted in: the new window starts empty.
     b.window = window_at(b.def->period, now);
     b.used = b.frozen = b.drift = money_sum();
+    if (b.share) b.share->restart();
 }
 
 void ledger::refill(budget_state& b, steady_nanos now) {
-    if (b.def->kind != budget_kind::rate) return;
+    if (b.def->kind != budget_kind::rate || b.share) return;  // a shared bucket refills centrally
     const steady_nanos elapsed = now - b.refilled_at;
     if (elapsed <= 0) return;
     const std::int64_t capacity = b.def->rate.tokens * micro;
@@ -125,29 +135,40 @@ refusal_detail ledger::describe(const budget_state& b, const claim& c, refusal_c
     r.limit = b.limit();
     switch (b.def->kind) {
         case budget_kind::credits:
-        case budget_kind::money:
-            r.used = b.used.to_money();
-            r.frozen = b.frozen.to_money();
-            r.remaining = (money_sum(b.def->limit) - b.used - b.frozen).to_money();
+        case budget_kind::money: {
+            const money_sum used = b.shown_used(), frozen = b.shown_frozen();
+            r.used = used.to_money();
+            r.frozen = frozen.to_money();
+            r.remaining = (money_sum(b.def->limit) - used - frozen).to_money();
             r.cost = c.amount;
             r.message = "budget " + b.def->id + " has " + r.remaining.to_string() + " of " + r.limit.to_string() + " " +
                         b.unit + " left; this call needs " + c.amount.to_string();
             break;
-        case budget_kind::concurrency:
-            r.frozen = money::units(b.in_flight);
-            r.remaining = money::units(b.def->max_concurrent - b.in_flight);
+        }
+        case budget_kind::concurrency: {
+            const std::int64_t in_flight = b.shown_in_flight();
+            r.frozen = money::units(in_flight);
+            r.remaining = money::units(b.def->max_concurrent - in_flight);
             r.cost = money::units(1);
             r.message = "budget " + b.def->id + " allows " + std::to_string(b.def->max_concurrent) + " calls at once";
             r.retry_after_s = 1;
             break;
+        }
         case budget_kind::rate: {
-            r.remaining = money::units(b.tokens / micro);
             r.cost = money::units(1);
-            // Time until one whole token: (1 - fraction) / rate.
-            const std::int64_t missing = micro - b.tokens;
-            const steady_nanos wait = static_cast<steady_nanos>(
-                static_cast<__int128>(missing) * b.def->rate.per_seconds * nanos_per_second / (b.def->rate.tokens * micro));
-            r.retry_after_s = ceil_seconds(wait);
+            if (b.share) {
+                // The fleet's bucket: a whole token comes back within one refill step.
+                const lease_amount tokens = b.share->central.tokens + std::max<lease_amount>(0, b.share->held());
+                r.remaining = money::units(static_cast<std::int64_t>(std::min<lease_amount>(tokens / micro, INT64_MAX)));
+                r.retry_after_s = ceil_seconds(b.def->rate.per_seconds * nanos_per_second / std::max<std::int64_t>(1, b.def->rate.tokens));
+            } else {
+                r.remaining = money::units(b.tokens / micro);
+                // Time until one whole token: (1 - fraction) / rate.
+                const std::int64_t missing = micro - b.tokens;
+                const steady_nanos wait = static_cast<steady_nanos>(static_cast<__int128>(missing) * b.def->rate.per_seconds *
+                                                                    nanos_per_second / (b.def->rate.tokens * micro));
+                r.retry_after_s = ceil_seconds(wait);
+            }
             r.message = "budget " + b.def->id + " allows " + std::to_string(b.def->rate.tokens) + " calls per " +
                         std::to_string(b.def->rate.per_seconds) + " s";
             break;
@@ -158,11 +179,13 @@ refusal_detail ledger::describe(const budget_state& b, const claim& c, refusal_c
 
 // Whether a budget that cannot cover `c` now might within its queue timeout: a release (only if
 // what is committed leaves room) or a new window for credits and money, any release for
-// concurrency, the next token for rates. Also says in `detail` when to retry.
+// concurrency, the next token for rates. Also says in `detail` when to retry. In a fleet the
+// release may come from another instance.
 bool ledger::waiting_helps(const budget_state& b, const claim& c, refusal_detail& detail, unix_seconds now) {
     const money_sum limit(b.def->limit);
+    const money_sum used = b.shown_used(), frozen = b.shown_frozen();
     if (b.metered()) {
-        if (b.used + c.amount <= limit && b.frozen > money_sum()) detail.retry_after_s = 1;
+        if (used + c.amount <= limit && frozen > money_sum()) detail.retry_after_s = 1;
         else if (b.window.end != INT64_MAX && c.amount <= b.def->limit) detail.retry_after_s = std::max<std::int64_t>(1, b.window.end - now);
     }
     if (b.def->on_exceed != exceed_action::queue || b.def->mode != budget_mode::enforce) return false;
@@ -170,7 +193,7 @@ bool ledger::waiting_helps(const budget_state& b, const claim& c, refusal_detail
     switch (b.def->kind) {
         case budget_kind::credits:
         case budget_kind::money:
-            return c.amount <= b.def->limit && ((b.used + c.amount <= limit && (b.frozen > money_sum() || b.queued > 0)) ||
+            return c.amount <= b.def->limit && ((used + c.amount <= limit && (frozen > money_sum() || b.queued > 0 || b.share)) ||
                                                 (b.window.end != INT64_MAX && b.window.end - now <= timeout_s));
         case budget_kind::concurrency: return true;
         case budget_kind::rate: return detail.retry_after_s.value_or(1) <= timeout_s;
@@ -199,21 +222,44 @@ ledger::check ledger::evaluate(const admission_request& request, bool queued_alr
                               steady_nanos steady) {
     check out;
     std::optional<refusal_detail> first_wait;
+    auto wait_for = [&](const budget_state& b) {
+        if (b.def->on_exceed != exceed_action::queue) return;
+        out.queue_timeout_ms = out.queue_timeout_ms == 0 ? b.def->queue_timeout_ms : std::min(out.queue_timeout_ms, b.def->queue_timeout_ms);
+    };
     for (const claim& c : request.claims) {
         budget_state& b = budgets_[c.budget];
         roll(b, now);
         refill(b, steady);
+        const bool leased = b.share && b.share->leases;
         bool fits = false;
-        switch (b.def->kind) {
-            case budget_kind::credits:
-            case budget_kind::money: fits = b.used + b.frozen + c.amount <= money_sum(b.def->limit); break;
-            case budget_kind::concurrency: fits = b.in_flight < b.def->max_concurrent; break;
-            case budget_kind::rate: fits = b.tokens >= micro; break;
+        if (leased) {
+            fits = fits_lease(b, c, steady);
+        } else {
+            switch (b.def->kind) {
+                case budget_kind::credits:
+                case budget_kind::money: fits = b.shown_used() + b.shown_frozen() + c.amount <= money_sum(b.def->limit); break;
+                case budget_kind::concurrency: fits = b.in_flight < b.def->max_concurrent; break;
+                case budget_kind::rate: fits = b.tokens >= micro; break;
+            }
         }
         // FIFO per budget: a newcomer does not pass calls already waiting for this budget.
         const bool queue = b.def->on_exceed == exceed_action::queue && b.def->mode == budget_mode::enforce;
-        if (fits && queue && !queued_already && b.queued > 0) fits = false;
-        if (fits) continue;
+        const bool behind = fits && queue && !queued_already && b.queued > 0;
+        if (fits && !behind) continue;
+        if (leased && !behind) {
+            const lease_short why = why_lease_short(b, c, steady);
+            if (why == lease_short::unavailable) {
+                out.result = verdict::refuse;
+                out.refusal = storage_refusal("the fleet's database cannot be reached and this instance's lease for budget " +
+                                              b.def->id + " is spent");
+                return out;
+            }
+            if (why == lease_short::wait_for_lease) {
+                out.lease_short.push_back(c.budget);
+                wait_for(b);
+                continue;
+            }
+        }
         if (b.def->mode == budget_mode::shadow) {
             out.shadow_short.push_back(c.budget);
             continue;
@@ -228,16 +274,16 @@ ledger::check ledger::evaluate(const admission_request& request, bool queued_alr
             return out;
         }
         out.short_budgets.push_back(c.budget);
-        out.queue_timeout_ms = out.queue_timeout_ms == 0 ? b.def->queue_timeout_ms
-                                                         : std::min(out.queue_timeout_ms, b.def->queue_timeout_ms);
+        wait_for(b);
         if (!first_wait) first_wait = std::move(detail);
     }
     if (auto short_account = account_short(request)) {
         out.result = verdict::refuse;
         out.refusal = std::move(short_account);
-    } else if (!out.short_budgets.empty()) {
+    } else if (!out.short_budgets.empty() || !out.lease_short.empty()) {
         out.result = verdict::wait;
         out.refusal = std::move(first_wait);
+        if (out.queue_timeout_ms == 0 && fleet_) out.queue_timeout_ms = fleet_->lease_wait_ms;
     }
     return out;
 }
@@ -254,13 +300,18 @@ admission ledger::apply(admission_request&& request, const check& c, std::unique
             case budget_kind::credits:
             case budget_kind::money: b.frozen += cl.amount; break;
             case budget_kind::concurrency: ++b.in_flight; break;
-            case budget_kind::rate: b.tokens -= micro; break;
+            case budget_kind::rate:
+                if (b.share) b.share->spent += micro;  // a leased token is gone once admitted
+                else b.tokens -= micro;
+                break;
         }
+        if (b.share) b.note_demand(cl, call.admitted_at);
         if (std::find(c.shadow_short.begin(), c.shadow_short.end(), cl.budget) != c.shadow_short.end()) ++b.would_block;
         if (b.metered() && b.def->soft_limit) {
             const auto threshold = b.def->limit.times(*b.def->soft_limit, money::rounding::up);
-            if (threshold && b.used + b.frozen >= money_sum(*threshold))
-                out.warnings.push_back("soft-limit budget=" + b.def->id + " used=" + (b.used + b.frozen).to_money().to_string() +
+            const money_sum committed = b.shown_used() + b.shown_frozen();
+            if (threshold && committed >= money_sum(*threshold))
+                out.warnings.push_back("soft-limit budget=" + b.def->id + " used=" + committed.to_money().to_string() +
                                        " limit=" + b.def->limit.to_string());
         }
         call.claims.push_back({cl.budget, cl.amount, cl.usd_per_unit, b.window.start});  // capacity reserved outside the lock
@@ -290,34 +341,39 @@ admission ledger::admit(admission_request request, std::function<void(admission)
     record->labels = std::move(request.labels);
     record->admitted_at = clock_.steady();
     const unix_seconds now = clock_.wall();
-    std::lock_guard lock(mutex_);
-    const check c = evaluate(request, false, now, record->admitted_at);
-    if (c.result == verdict::fits) return apply(std::move(request), c, std::move(record));
     admission out;
-    if (c.result == verdict::refuse) {
-        out.result = admission::outcome::refused;
+    {
+        std::lock_guard lock(mutex_);
+        const check c = evaluate(request, false, now, record->admitted_at);
+        if (c.result == verdict::fits) return apply(std::move(request), c, std::move(record));
+        if (c.result == verdict::refuse) {
+            out.result = admission::outcome::refused;
+            out.refusal = c.refusal;
+            return out;
+        }
+        // A wait for a lease lasts one exchange with the central rows: not a place in the queue.
+        if (!c.lease_only() && waiters_.size() >= max_queue_) {
+            refusal_detail r = c.refusal.value_or(refusal_detail{});
+            r.kind = refusal_code::queue_full;
+            r.retry_after_s = 1;
+            r.message = "the queue is full (" + std::to_string(max_queue_) + " calls wait already)";
+            out.result = admission::outcome::refused;
+            out.refusal = std::move(r);
+            return out;
+        }
+        const std::uint64_t ticket = next_id_++;
+        request.labels = std::move(record->labels);  // it waits with its labels
+        for (const claim& cl : request.claims) {
+            if (budgets_[cl.budget].def->on_exceed == exceed_action::queue) ++budgets_[cl.budget].queued;
+        }
+        waiters_.push_back(waiter{ticket, std::move(request), std::move(on_admitted), c.lease_only(), !c.lease_only()});
+        out.result = admission::outcome::queued;
+        out.ticket = ticket;
+        out.queue_timeout_ms = c.queue_timeout_ms;
         out.refusal = c.refusal;
-        return out;
+        if (c.lease_short.empty()) return out;
     }
-    if (waiters_.size() >= max_queue_) {
-        refusal_detail r = *c.refusal;
-        r.kind = refusal_code::queue_full;
-        r.retry_after_s = 1;
-        r.message = "the queue is full (" + std::to_string(max_queue_) + " calls wait already)";
-        out.result = admission::outcome::refused;
-        out.refusal = std::move(r);
-        return out;
-    }
-    const std::uint64_t ticket = next_id_++;
-    request.labels = std::move(record->labels);  // it waits with its labels
-    for (const claim& cl : request.claims) {
-        if (budgets_[cl.budget].def->on_exceed == exceed_action::queue) ++budgets_[cl.budget].queued;
-    }
-    waiters_.push_back(waiter{ticket, std::move(request), std::move(on_admitted)});
-    out.result = admission::outcome::queued;
-    out.ticket = ticket;
-    out.queue_timeout_ms = c.queue_timeout_ms;
-    out.refusal = c.refusal;
+    wake_fleet();
     return out;
 }
 
@@ -346,7 +402,8 @@ void ledger::settle(held_call* raw, std::optional<money> actual) {
                             c.usd_per_unit ? actual->times(*c.usd_per_unit, money::rounding::half_even)
                                                  .value_or(money::from_micros(INT64_MAX))
                                            : *actual;
-                        b.used += committed;
+                        if (b.share) b.share->spent += committed.micros();  // flows to the central row at the next exchange
+                        else b.used += committed;
                         if (committed > c.amount) b.drift += money_sum(committed) - c.amount;
                     }
                     break;

@@ -8,6 +8,7 @@
 #include "policies/account_ref.hpp"
 #include "policies/adaptive_mutex.hpp"
 #include "policies/budget.hpp"
+#include "policies/lease.hpp"
 #include "policies/money.hpp"
 #include "policies/period.hpp"
 #include "policies/refusal_code.hpp"
@@ -75,6 +76,7 @@ struct admission {
     reservation held;
     std::optional<refusal_detail> refusal;
     std::uint64_t ticket = 0;           // queued: for cancel_wait
+    bool queued = false;                // admitted after waiting for a queue budget (not only for a lease)
     std::int64_t queue_timeout_ms = 0;  // queued: how long it may wait
     bool shadow_would_reject = false;
     money reserved;                     // admitted: what the call froze, in the vendor's unit
@@ -118,7 +120,8 @@ class ledger {
 public:
     // `units[i]` is budgets[i]'s unit ("usd" or the vendor's).
     ledger(std::vector<budget_def> budgets, std::vector<std::string> units, std::vector<account_def> accounts,
-           std::size_t max_queue, ledger_clock clock = ledger_clock::system());
+           std::size_t max_queue, ledger_clock clock = ledger_clock::system(),
+           std::optional<fleet_options> fleet = std::nullopt);
     ~ledger();
     ledger(const ledger&) = delete;
     ledger& operator=(const ledger&) = delete;
@@ -146,6 +149,24 @@ public:
     std::optional<std::size_t> account_index(std::string_view books_key) const;
     std::optional<std::size_t> account_index(const account_ref& ref) const;
 
+    // ---- the fleet (SPEC §10); only with fleet_options ----
+    bool shared() const { return fleet_.has_value(); }
+    // What to tell the central rows now: spend and returns since the last answer (cumulative),
+    // what waiting calls need, windows that ended. `urgent`: only because calls wait.
+    lease_work take_lease_work(std::uint32_t holder, bool urgent);
+    // The central rows answered `work` (sent at steady time `sent_at`): grants and the fleet's
+    // figures. Waiting calls are admitted or refused; leases stay valid for 2/3 ttl_s from `sent_at`.
+    void apply_lease_answer(const lease_work& work, const lease_answer& answer, steady_nanos sent_at);
+    // The exchange failed: calls waiting for a lease hear 503, new ones too until an answer comes.
+    // Cumulative reports need no undo: the next exchange carries them again.
+    void lease_exchange_failed();
+    // This holder's leases were reclaimed by the fleet (it was silent for ttl_s): it holds nothing.
+    void leases_lost();
+    // Everything unused goes back: the last work of books that are being replaced or stopped.
+    lease_work final_lease_work(std::uint32_t holder);
+    // Whether any call waits for an exchange.
+    bool lease_wanted() const;
+
     std::vector<budget_view> budgets() const;
     std::vector<account_view> accounts() const;
     std::vector<reservation_view> reservations() const;
@@ -158,19 +179,31 @@ private:
     struct held_claim;
     struct held_call;
     struct waiter;
+    struct share_state;
     enum class verdict { fits, wait, refuse };
     struct check;
 
     void settle(held_call* call, std::optional<money> actual);  // nullopt = release
     check evaluate(const admission_request& request, bool queued_already, unix_seconds now, steady_nanos steady);
     admission apply(admission_request&& request, const check& c, std::unique_ptr<held_call> call);
-    // Pure functions of one budget's state: start a new window, refill a token bucket.
-    static void roll(budget_state& b, unix_seconds now);
-    static void refill(budget_state& b, steady_nanos now);
+    // A new window when `now` is past the current one: roll() also keeps a shared budget's old
+    // window for one last report; start_window() is the pure part (views roll copies with it).
+    void roll(budget_state& b, unix_seconds now);
+    static void start_window(budget_state& b, unix_seconds now);
+    static void refill(budget_state& b, steady_nanos now);  // a local token bucket
     void drain_waiters(std::vector<std::pair<std::function<void(admission)>, admission>>& ready);
     refusal_detail describe(const budget_state& b, const claim& c, refusal_code kind) const;
     static bool waiting_helps(const budget_state& b, const claim& c, refusal_detail& detail, unix_seconds now);
     std::optional<refusal_detail> account_short(const admission_request& request) const;
+    // Shared budgets: whether a claim fits the lease, and what to do when it does not.
+    bool fits_lease(const budget_state& b, const claim& c, steady_nanos steady) const;
+    enum class lease_short { wait_for_lease, unavailable, exhausted };
+    lease_short why_lease_short(const budget_state& b, const claim& c, steady_nanos steady) const;
+    lease_report report_of(const budget_state& b, std::size_t index) const;
+    // What calls waiting for a shared budget claim in all, and the smallest claim among them.
+    std::pair<lease_amount, lease_amount> waiting_for(std::size_t budget) const;
+    static lease_amount lack_of(const budget_state& b, const claim& c);
+    void wake_fleet() const { if (fleet_ && fleet_->wake) fleet_->wake(); }
 
     mutable adaptive_mutex mutex_;
     std::vector<budget_def> defs_;
@@ -183,6 +216,14 @@ private:
     std::size_t max_queue_;
     ledger_clock clock_;
     std::uint64_t next_id_ = 1;
+    // The fleet: its settings, whether the central rows answer, until when the leases held are
+    // sure to be this holder's, windows that ended and are yet to be reported.
+    std::optional<fleet_options> fleet_;
+    bool fleet_online_ = true;
+    steady_nanos leases_valid_until_ = INT64_MAX;
+    int instances_ = 1;
+    steady_nanos last_work_at_ = 0;
+    std::vector<lease_report> ended_windows_;
 };
 
 }  // namespace creditgate::policies

@@ -20,6 +20,8 @@ void ledger::drain_waiters(std::vector<std::pair<std::function<void(admission)>,
         }
         const check c = evaluate(it->request, true, clock_.wall(), clock_.steady());
         if (c.result == verdict::wait) {
+            it->lease_only = c.lease_only();
+            it->queued = it->queued || !c.lease_only();
             for (const claim& cl : it->request.claims) blocked.insert(cl.budget);
             ++it;
             continue;
@@ -32,6 +34,7 @@ void ledger::drain_waiters(std::vector<std::pair<std::function<void(admission)>,
             record->labels = std::move(it->request.labels);
             record->admitted_at = clock_.steady();
             decided = apply(std::move(it->request), c, std::move(record));
+            decided.queued = it->queued;
         } else {
             decided.result = admission::outcome::refused;  // things changed (a new period, an exhausted account)
             decided.refusal = c.refusal;
@@ -47,12 +50,19 @@ std::optional<refusal_detail> ledger::cancel_wait(std::uint64_t ticket) {
         if (it->ticket != ticket) continue;
         for (const claim& cl : it->request.claims)
             if (budgets_[cl.budget].def->on_exceed == exceed_action::queue) --budgets_[cl.budget].queued;
+        const bool lease_only = it->lease_only && !it->queued;
         const check c = evaluate(it->request, true, clock_.wall(), clock_.steady());
+        waiters_.erase(it);
+        if (lease_only) {
+            // It waited for the fleet's database, not for a budget.
+            return storage_refusal("no lease within " + std::to_string(fleet_->lease_wait_ms) +
+                                   " ms: the budget's rest is leased by other instances (a silent one's comes back after lease.ttl_s),"
+                                   " or the fleet's database does not answer");
+        }
         refusal_detail r = c.refusal.value_or(refusal_detail{});
         r.kind = refusal_code::queue_timeout;
         r.retry_after_s = 1;
         r.message = "waited the queue timeout; " + (r.message.empty() ? std::string("the budget is still short") : r.message);
-        waiters_.erase(it);
         return r;
     }
     return std::nullopt;

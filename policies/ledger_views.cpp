@@ -12,17 +12,24 @@ std::vector<budget_view> ledger::budgets() const {
     std::vector<budget_view> out;
     for (const budget_state& state : budgets_) {
         budget_state b = state;  // a copy: viewing does not advance the ledger
-        roll(b, now);
+        start_window(b, now);
         refill(b, steady);
-        budget_view v{b.def, b.unit, b.limit(), b.used.to_money(), b.frozen.to_money(), {}, b.drift.to_money(), b.window, b.queued, b.would_block, false};
+        // A shared budget shows the fleet: the central row as of the last answer, plus this
+        // holder's own since.
+        const money_sum used = b.shown_used(), frozen = b.shown_frozen();
+        budget_view v{b.def, b.unit, b.limit(), used.to_money(), frozen.to_money(), {}, b.drift.to_money(), b.window, b.queued, b.would_block, false};
         switch (b.def->kind) {
-            case budget_kind::concurrency: v.frozen = money::units(b.in_flight); v.remaining = v.limit - v.frozen; break;
-            case budget_kind::rate: v.remaining = money::units(b.tokens / token_micro); break;
-            default: v.remaining = (money_sum(b.def->limit) - b.used - b.frozen).to_money(); break;
+            case budget_kind::concurrency: v.frozen = money::units(b.shown_in_flight()); v.remaining = v.limit - v.frozen; break;
+            case budget_kind::rate: {
+                const lease_amount tokens = b.share ? b.share->central.tokens + std::max<lease_amount>(0, b.share->held()) : b.tokens;
+                v.remaining = money::units(static_cast<std::int64_t>(std::min<lease_amount>(tokens / token_micro, INT64_MAX)));
+                break;
+            }
+            default: v.remaining = (money_sum(b.def->limit) - used - frozen).to_money(); break;
         }
         if (b.metered() && b.def->soft_limit) {
             const auto threshold = b.def->limit.times(*b.def->soft_limit, money::rounding::up);
-            v.soft_limit_reached = threshold && b.used + b.frozen >= money_sum(*threshold);
+            v.soft_limit_reached = threshold && used + frozen >= money_sum(*threshold);
         }
         out.push_back(v);
     }

@@ -26,7 +26,13 @@ metering::metering(std::vector<budget_def> budgets, const std::vector<vendor_pro
     std::vector<account_def> defs;
     for (const auto& a : accounts_) defs.push_back({account_ref::named(a.id), a.vendor});
     for (const auto& v : vendors) defs.push_back({account_ref::unregistered(v.name), v.name});  // unknown keys, per vendor
-    ledger_ = std::make_unique<ledger>(std::move(budgets), vendor_units_, std::move(defs), max_queue, std::move(clock));
+    ledger_ = std::make_shared<ledger>(std::move(budgets), vendor_units_, std::move(defs), max_queue, std::move(clock),
+                                       store_->fleet());
+    if (ledger_->shared()) holder_ = store_->attach(ledger_);
+}
+
+metering::~metering() {
+    if (ledger_->shared()) store_->detach(holder_, ledger_->final_lease_work(holder_));
 }
 
 const account_binding* metering::account_for_key(const vendor_profile& vendor, std::string_view key) const {
@@ -52,6 +58,7 @@ bool metering::applies(const budget_def& b, const call_facts& f) const {
 }
 
 bool metering::recompute_used(std::string& error) {
+    if (ledger_->shared()) return true;  // the fleet's central rows hold what each budget used
     const auto views = ledger_->budgets();
     for (std::size_t i = 0; i < views.size(); ++i) {
         const budget_def& b = *views[i].def;
@@ -120,7 +127,8 @@ admission_outcome metering::wrap(admission a, const call_facts& f, decision how,
     if (a.result == admission::outcome::refused) {
         out.result = admission_outcome::kind::refused;
         out.refusal = std::move(a.refusal);
-        write_refusal_row(f, *out.refusal, decision::rejected);
+        // A budget's refusal is in the ledger; a refusal for want of the ledger itself is not.
+        if (out.refusal->kind != refusal_code::storage_unavailable) write_refusal_row(f, *out.refusal, decision::rejected);
         return out;
     }
     if (a.shadow_would_reject) how = decision::shadow_would_reject;
@@ -155,12 +163,14 @@ admission_outcome metering::admit(const call_facts& facts, std::function<void(ad
 }
 
 admission_outcome metering::resume(admission ready, const call_facts& facts) {
-    return wrap(std::move(ready), facts, decision::queued_allowed, account_index(*facts.account));
+    // A call that waited only for a lease was not held back by any budget.
+    const decision how = ready.queued ? decision::queued_allowed : decision::allowed;
+    return wrap(std::move(ready), facts, how, account_index(*facts.account));
 }
 
 std::optional<refusal_detail> metering::give_up(std::uint64_t ticket, const call_facts& facts) {
     auto refusal = ledger_->cancel_wait(ticket);
-    if (refusal) write_refusal_row(facts, *refusal, decision::queue_timeout);
+    if (refusal && refusal->kind == refusal_code::queue_timeout) write_refusal_row(facts, *refusal, decision::queue_timeout);
     return refusal;
 }
 

@@ -55,6 +55,10 @@ public:
     // `store` receives every row; a store that keeps nothing (memory) gets none built.
     metering(std::vector<budget_def> budgets, const std::vector<vendor_profile>& vendors, std::vector<account_binding> accounts,
              std::size_t max_queue, std::shared_ptr<ledger_store> store, ledger_clock clock = ledger_clock::system());
+    // With a shared store, what the books hold goes back to the fleet.
+    ~metering();
+    metering(const metering&) = delete;
+    metering& operator=(const metering&) = delete;
 
     // The account a request's API key names; nullopt for a key no account names.
     const account_binding* account_for_key(const vendor_profile& vendor, std::string_view key) const;
@@ -112,7 +116,8 @@ private:
     std::shared_ptr<ledger_store> store_;
     ledger_clock clock_;
     price_memory prices_;
-    std::unique_ptr<ledger> ledger_;
+    std::shared_ptr<ledger> ledger_;  // shared with a fleet store, which holds it weakly
+    std::uint32_t holder_ = 0;
 };
 
 }  // namespace creditgate::policies

@@ -89,6 +89,11 @@ class money_sum {
 public:
     constexpr money_sum() = default;
     constexpr money_sum(money m) : micros_(m.micros()) {}  // NOLINT: a sum of one amount
+    static constexpr money_sum of_micros(__int128 micros) {
+        money_sum s;
+        s.micros_ = micros;
+        return s;
+    }
 
     constexpr money_sum& operator+=(money m) { micros_ += m.micros(); return *this; }
     constexpr money_sum& operator-=(money m) { micros_ -= m.micros(); return *this; }

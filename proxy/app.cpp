@@ -120,6 +120,9 @@ int app::run() {
     if (!bind(initial_.listen, *proxy_acceptor_, "proxy") || !bind(initial_.admin_listen, *admin_acceptor_, "admin"))
         return 1;
 
+    self_.name = instance_name(initial_, proxy_acceptor_->local_endpoint().port());
+    self_.started_at = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    self_.self = true;
     admin_ = std::make_unique<admin_routes>(admin_hooks{
         [this] { return snapshot()->cfg().admin_token; },
         [this] { return reload(); },
@@ -127,8 +130,9 @@ int app::run() {
         [this] { return policies::dump_exact(accounts_json(*snapshot()->metering())); },
         [this] { return policies::dump_exact(reservations_json(*snapshot()->metering())); },
         [this](std::string_view id) { return snapshot()->metering()->reset_account(id); },
-        [this] { return counters_.render(*snapshot()->metering()); },
+        [this] { return counters_.render(*snapshot()->metering()) + lease_metrics(snapshot()->store()); },
         [this](std::string_view query) { return usage_response(snapshot()->store(), query); },
+        [this] { return instances_response(snapshot()->store(), self_); },
     });
 
     state_.on_drained = [this] { asio::post(workers_[0]->io(), [this] { stop_all(); }); };

@@ -42,6 +42,7 @@ private:
 
     config initial_;
     metrics counters_;  // before state_, which points at it
+    policies::instance_view self_;  // this process, for /api/v1/instances without a fleet
     server_state state_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::optional<tcp_acceptor> proxy_acceptor_;

@@ -2,6 +2,7 @@
 // 2 usage or configuration error.
 
 #include "certs/ca.hpp"
+#include "policies/store/pg_queries.hpp"
 #include "policies/store/sqlite_store.hpp"
 #include "policies/store/usage_report.hpp"
 #include "proxy/admin/admin_views.hpp"
@@ -131,19 +132,34 @@ int run_report(const std::vector<std::pair<std::string, std::string>>& options, 
         std::fprintf(stderr, "creditgate: storage.kind is \"memory\": there is no ledger to report on\n");
         return exit_runtime;
     }
-    policies::sqlite_options options_db;
-    options_db.path = proxy::ledger_path(cfg);
-    options_db.read_only = true;
     std::string error;
-    auto store = policies::sqlite_store::open(options_db, error);
-    if (!store) {
-        std::fprintf(stderr, "creditgate: %s\n", error.c_str());
-        return exit_runtime;
-    }
-    const auto rows = store->usage(request.value->query);
-    if (!rows) {
-        std::fprintf(stderr, "creditgate: %s: the ledger cannot be read\n", options_db.path.c_str());
-        return exit_runtime;
+    std::optional<std::vector<policies::usage_row>> rows;
+    if (cfg.storage.kind == proxy::storage_kind::postgres) {
+        // The fleet's ledger, read directly: a report joins no fleet.
+        auto db = policies::pg_connection::connect(cfg.storage.url, 5, error);
+        if (!db) {
+            std::fprintf(stderr, "creditgate: storage.url: cannot connect to PostgreSQL: %s\n", error.c_str());
+            return exit_runtime;
+        }
+        rows = policies::pg_usage(*db, request.value->query);
+        if (!rows) {
+            std::fprintf(stderr, "creditgate: %s: the ledger cannot be read: %s\n", db->describe().c_str(), db->error().c_str());
+            return exit_runtime;
+        }
+    } else {
+        policies::sqlite_options options_db;
+        options_db.path = proxy::ledger_path(cfg);
+        options_db.read_only = true;
+        auto store = policies::sqlite_store::open(options_db, error);
+        if (!store) {
+            std::fprintf(stderr, "creditgate: %s\n", error.c_str());
+            return exit_runtime;
+        }
+        rows = store->usage(request.value->query);
+        if (!rows) {
+            std::fprintf(stderr, "creditgate: %s: the ledger cannot be read\n", options_db.path.c_str());
+            return exit_runtime;
+        }
     }
     std::string out;
     switch (request.value->format) {

@@ -29,6 +29,9 @@ struct call_row {
     bool pending() const { return !finished_at.has_value(); }
 };
 
+// SPEC §8: a call succeeded when it was forwarded and answered 1xx–3xx.
+inline bool succeeded(const call_row& r) { return was_answered(r.decision) && r.status >= 100 && r.status <= 399; }
+
 // What a pending row freezes in dollars (rounded up, as money budgets reserve) and what a
 // settled one costs (half-to-even, as money budgets settle).
 std::optional<money> reserved_usd(money estimate, const std::optional<money>& usd_per_unit);

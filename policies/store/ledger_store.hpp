@@ -6,16 +6,20 @@
 // same interface.
 
 #include "policies/budget.hpp"
+#include "policies/lease.hpp"
 #include "policies/period.hpp"
 #include "policies/store/call_row.hpp"
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace creditgate::policies {
+
+class ledger;
 
 // The rows one budget counts: its vendor ("*" for any), scope and window. `in_usd` sums the
 // dollar column (money budgets), otherwise the vendor's unit. Finished rows count at their
@@ -42,6 +46,20 @@ struct usage_row {
     double avg_latency_ms = 0;  // over calls that were forwarded
 };
 
+// One instance of the fleet, as /api/v1/instances shows it.
+struct instance_view {
+    std::string name;
+    std::int64_t started_at = 0;  // Unix seconds
+    double heartbeat_age_s = 0;
+    std::vector<std::pair<std::string, money>> leases;  // budget id, what it holds (units, slots or tokens)
+    bool self = false;
+};
+
+// Lease requests the central rows answered (creditgate_lease_requests_total{result}).
+struct lease_counts {
+    std::uint64_t granted = 0, denied = 0, failed = 0;
+};
+
 class ledger_store {
 public:
     virtual ~ledger_store() = default;
@@ -61,6 +79,17 @@ public:
     // nullopt when the store cannot be read.
     virtual std::optional<money> used(const budget_usage_query& query) = 0;
     virtual std::optional<std::vector<usage_row>> usage(const usage_query& query) = 0;
+
+    // ---- a store shared by a fleet (SPEC §10); the others keep the defaults ----
+    // How the books lease their budgets through this store; nullopt: they keep their own limits.
+    virtual std::optional<fleet_options> fleet() { return std::nullopt; }
+    // Books that lease through this store (a reload makes new ones): their holder number.
+    virtual std::uint32_t attach(std::weak_ptr<ledger>) { return 0; }
+    // The books are going: `last` returns everything they held.
+    virtual void detach(std::uint32_t /*holder*/, lease_work /*last*/) {}
+    // The fleet's instances; nullopt when this store has no fleet (or cannot be read).
+    virtual std::optional<std::vector<instance_view>> instances() { return std::nullopt; }
+    virtual std::optional<lease_counts> lease_requests() const { return std::nullopt; }
 
 protected:
     std::atomic<std::int64_t> next_id_{1};

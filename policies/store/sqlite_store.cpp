@@ -39,9 +39,6 @@ ON CONFLICT (day, client, team, vendor, account) DO UPDATE SET
 // Credits and dollars saturate instead of overflowing (SQLite would turn the sum into a float):
 // both are sums of non-negative amounts within ±10^12 units, so only absurd days reach the end.
 
-// How a finished call counts in reports (SPEC §8).
-bool is_success(const call_row& r) { return was_answered(r.decision) && r.status >= 100 && r.status <= 399; }
-
 // Rows go in `upsert_rows` at a time: one statement execution opens its cursors on the table
 // and the index once, and that is most of what a single-row INSERT costs besides the row.
 constexpr int upsert_rows = 32;
@@ -281,7 +278,7 @@ bool sqlite_store::write_rollup(const std::vector<call_row>& batch, std::string&
         const std::int64_t day = r.admitted_at >= 0 ? r.admitted_at / 86'400'000 : (r.admitted_at - 86'399'999) / 86'400'000;
         sums& d = days[{day, r.client, r.team, r.vendor, r.account}];
         ++d.requests;
-        d.succeeded += is_success(r);
+        d.succeeded += succeeded(r);
         const bool rejected = is_rejection(r.decision);
         d.rejected += rejected;
         d.credits += r.actual;

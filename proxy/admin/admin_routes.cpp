@@ -74,6 +74,10 @@ admin_response admin_routes::handle(std::string_view method, std::string_view ta
         const auto q = target.find('?');
         return hooks_.usage(q == std::string_view::npos ? std::string_view() : target.substr(q + 1));
     }
+    if (path == "/api/v1/instances" && hooks_.instances) {
+        if (method != "GET" && method != "HEAD") return admin_error(405, "method_not_allowed", "use GET");
+        return hooks_.instances();
+    }
     if (path == "/api/v1/budgets" && hooks_.budgets) return get_json(hooks_.budgets);
     if (path == "/api/v1/accounts" && hooks_.accounts) return get_json(hooks_.accounts);
     if (path == "/api/v1/reservations" && hooks_.reservations) return get_json(hooks_.reservations);

@@ -25,6 +25,7 @@ struct admin_hooks {
     std::function<bool(std::string_view id)> reset_account = nullptr;  // false: no such account
     std::function<std::string()> metrics = nullptr;                   // Prometheus text
     std::function<admin_response(std::string_view query)> usage = nullptr;  // GET /api/v1/usage?query
+    std::function<admin_response()> instances = nullptr;                    // GET /api/v1/instances
 };
 
 class admin_routes {
@@ -33,7 +34,10 @@ public:
 
     admin_response handle(std::string_view method, std::string_view target, std::string_view authorization) const;
     // Routes that query the ledger database and may take a while.
-    static bool reads_database(std::string_view target) { return target.substr(0, target.find('?')) == "/api/v1/usage"; }
+    static bool reads_database(std::string_view target) {
+        const std::string_view path = target.substr(0, target.find('?'));
+        return path == "/api/v1/usage" || path == "/api/v1/instances";
+    }
 
 private:
     bool authorized(std::string_view authorization) const;

@@ -111,3 +111,39 @@ admin_response usage_response(ledger_store& store, std::string_view query) {
 }
 
 }  // namespace creditgate::proxy
+
+namespace creditgate::proxy {
+
+admin_response instances_response(policies::ledger_store& store, const policies::instance_view& self) {
+    std::vector<policies::instance_view> found;
+    if (store.fleet()) {
+        auto fleet = store.instances();
+        if (!fleet) return admin_error(503, "storage_unavailable", "the fleet's database cannot be read");
+        found = std::move(*fleet);
+    } else {
+        found.push_back(self);
+    }
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& i : found) {
+        nlohmann::json leases = nlohmann::json::array();
+        for (const auto& [budget, amount] : i.leases) leases.push_back({{"budget", budget}, {"amount", amount_json(amount)}});
+        // Tenths of a second: an age, not a measurement.
+        const double age = static_cast<double>(static_cast<std::int64_t>(i.heartbeat_age_s * 10 + 0.5)) / 10;
+        list.push_back({{"id", i.name}, {"started_at", i.started_at}, {"heartbeat_age_s", age}, {"self", i.self}, {"leases", leases}});
+    }
+    return admin_response{200, "application/json", policies::dump_exact(nlohmann::json{{"instances", list}}) + "\n"};
+}
+
+std::string lease_metrics(const policies::ledger_store& store) {
+    const auto counts = store.lease_requests();
+    if (!counts) return {};
+    std::string out =
+        "# HELP creditgate_lease_requests_total Lease requests to the fleet's central rows, by result.\n"
+        "# TYPE creditgate_lease_requests_total counter\n";
+    out += "creditgate_lease_requests_total{result=\"granted\"} " + std::to_string(counts->granted) + "\n";
+    out += "creditgate_lease_requests_total{result=\"denied\"} " + std::to_string(counts->denied) + "\n";
+    out += "creditgate_lease_requests_total{result=\"failed\"} " + std::to_string(counts->failed) + "\n";
+    return out;
+}
+
+}  // namespace creditgate::proxy

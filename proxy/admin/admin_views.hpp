@@ -19,6 +19,13 @@ nlohmann::json reservations_json(const policies::metering& books);
 // GET /api/v1/usage?`query`: JSON or CSV (format=csv), or a 400 naming the bad parameter.
 admin_response usage_response(policies::ledger_store& store, std::string_view query);
 
+// GET /api/v1/instances: the fleet's instances from a shared store; otherwise this one alone
+// (`self`: its name and start).
+admin_response instances_response(policies::ledger_store& store, const policies::instance_view& self);
+
+// creditgate_lease_requests_total{result}, when the store leases (PostgreSQL); "" otherwise.
+std::string lease_metrics(const policies::ledger_store& store);
+
 // Today's date in UTC.
 policies::civil_date utc_today();
 

@@ -29,12 +29,17 @@ struct limits_config {
     std::int64_t max_queue = 1000;
 };
 
-enum class storage_kind { sqlite, memory };
+enum class storage_kind { sqlite, memory, postgres };
 enum class storage_failure { reject, allow };
 struct storage_config {
     storage_kind kind = storage_kind::sqlite;
     std::int64_t flush_ms = 100;
     storage_failure on_failure = storage_failure::reject;
+    // postgres (SPEC §10)
+    std::string url;                      // a secret: never logged
+    std::optional<std::string> instance;  // default "<hostname>:<proxy port>" ("<hostname>:pid<pid>" on port 0)
+    std::int64_t lease_target_s = 10, lease_ttl_s = 30;
+    std::int64_t buffer_rows = 100'000;
 };
 
 enum class log_format { text, json };

@@ -17,10 +17,30 @@ void config_parser::read_storage(object_reader& parent) {
     if (auto kind = r.string("kind")) {
         if (*kind == "sqlite") cfg_.storage.kind = storage_kind::sqlite;
         else if (*kind == "memory") cfg_.storage.kind = storage_kind::memory;
-        else if (*kind == "postgres") r.error("kind", "\"postgres\" is planned but not available yet; use \"sqlite\" or \"memory\"");
-        else r.error("kind", "must be \"sqlite\" or \"memory\"");
+        else if (*kind == "postgres") cfg_.storage.kind = storage_kind::postgres;
+        else r.error("kind", "must be \"sqlite\", \"memory\" or \"postgres\"");
     }
     if (auto ms = r.integer("flush_ms", 1, 60'000)) cfg_.storage.flush_ms = *ms;
+    const bool postgres = cfg_.storage.kind == storage_kind::postgres;
+    if (auto url = r.string("url", postgres)) {
+        if (url->empty()) r.error("url", "must not be empty");
+        cfg_.storage.url = *url;
+    }
+    if (auto instance = r.string("instance")) {
+        if (instance->empty() || instance->size() > 200) r.error("instance", "must be 1 to 200 characters");
+        cfg_.storage.instance = *instance;
+    }
+    if (auto rows = r.integer("buffer_rows", 1, 100'000'000)) cfg_.storage.buffer_rows = *rows;
+    if (const json* lease = r.get("lease")) {
+        object_reader l(*lease, "storage.lease", issues_);
+        if (auto target = l.integer("target_s", 1, 3600)) cfg_.storage.lease_target_s = *target;
+        if (auto ttl = l.integer("ttl_s", 3, 3600)) cfg_.storage.lease_ttl_s = *ttl;
+        l.finish();
+    }
+    if (!postgres) {
+        for (const char* key : {"url", "instance", "lease", "buffer_rows"})
+            if (node->contains(key)) r.error(key, "applies only with \"kind\": \"postgres\"");
+    }
     if (auto on_failure = r.string("on_failure")) {
         if (*on_failure == "reject") cfg_.storage.on_failure = storage_failure::reject;
         else if (*on_failure == "allow") cfg_.storage.on_failure = storage_failure::allow;

@@ -2,7 +2,12 @@
 
 #include "certs/intercept_tls.hpp"
 #include "certs/upstream_tls.hpp"
+#include "policies/store/postgres_store.hpp"
 #include "policies/store/sqlite_store.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <spdlog/spdlog.h>
 
@@ -21,10 +26,39 @@ std::shared_ptr<policies::metering> make_metering(const config& cfg, std::shared
 
 }  // namespace
 
+std::string instance_name(const config& cfg, std::uint16_t bound_port) {
+    if (cfg.storage.instance) return *cfg.storage.instance;
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "unknown");
+    const std::uint16_t port = cfg.listen.port != 0 ? cfg.listen.port : bound_port;
+    if (port != 0) return std::string(host) + ":" + std::to_string(port);
+    return std::string(host) + ":pid" + std::to_string(::getpid());
+}
+
+namespace {
+
+std::shared_ptr<policies::ledger_store> open_postgres_store(const config& cfg, std::string& error) {
+    policies::postgres_options options;
+    options.url = cfg.storage.url;
+    options.instance = instance_name(cfg);
+    options.flush_ms = cfg.storage.flush_ms;
+    options.buffer_rows = static_cast<std::size_t>(cfg.storage.buffer_rows);
+    options.target_s = cfg.storage.lease_target_s;
+    options.ttl_s = cfg.storage.lease_ttl_s;
+    options.on_error = [](const std::string& message) { spdlog::error("{}", message); };
+    options.on_notice = [](const std::string& message) { spdlog::warn("{}", message); };
+    auto store = policies::postgres_store::open(options, error);
+    if (store) spdlog::info("storage: PostgreSQL, instance {} in the fleet", options.instance);
+    return store;
+}
+
+}  // namespace
+
 std::string ledger_path(const config& cfg) { return (std::filesystem::path(cfg.state_dir) / "creditgate.db").string(); }
 
 std::shared_ptr<policies::ledger_store> open_ledger_store(const config& cfg, std::string& error) {
     if (cfg.storage.kind == storage_kind::memory) return std::make_shared<policies::memory_store>();
+    if (cfg.storage.kind == storage_kind::postgres) return open_postgres_store(cfg, error);
     std::error_code ec;
     std::filesystem::create_directories(cfg.state_dir, ec);
     if (ec) {

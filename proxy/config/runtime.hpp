@@ -66,6 +66,10 @@ private:
 // The ledger file of a config: <state_dir>/creditgate.db.
 std::string ledger_path(const config& cfg);
 
+// The instance's name in the fleet: storage.instance, else "<hostname>:<proxy port>". The store
+// opens before the bind: with port 0 (tests) and no bound port yet, "<hostname>:pid<pid>".
+std::string instance_name(const config& cfg, std::uint16_t bound_port = 0);
+
 // The store storage.kind asks for (the state_dir is created if missing); null with `error`.
 std::shared_ptr<policies::ledger_store> open_ledger_store(const config& cfg, std::string& error);
 

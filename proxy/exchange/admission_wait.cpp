@@ -64,8 +64,9 @@ task<admitted> admission_wait::wait() {
         if (auto timeout = books_.give_up(ticket_, facts_)) {
             state_->waiting = false;
             admitted a;
+            a.how = timeout->kind == policies::refusal_code::queue_timeout ? policies::decision::queue_timeout
+                                                                           : policies::decision::rejected;
             a.refused = from_books(*timeout);
-            a.how = policies::decision::queue_timeout;
             co_return a;
         }
         // Admitted in the meantime: the decision is on its way to this thread.

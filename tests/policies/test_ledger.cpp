@@ -1,9 +1,6 @@
 #include "policies/ledger.hpp"
 #include "budget_fixture.hpp"
 
-// GCC 12 reports a -Wrestrict false positive for a std::string copy inlined into this file's helpers.
-#pragma GCC diagnostic ignored "-Wrestrict"
-
 #include <catch2/catch.hpp>
 
 #include <atomic>

@@ -74,7 +74,11 @@ TEST_CASE("every config error names its JSON path", "[config]") {
     const row rows[] = {
         {R"(, "colour": "blue")", "colour", "unknown key"},
         {R"(, "threads": -1)", "threads", "between"},
-        {R"(, "storage": {"kind": "postgres"})", "storage.kind", "planned"},
+        {R"(, "storage": {"kind": "postgres"})", "storage.url", "required"},
+        {R"(, "storage": {"kind": "mysql"})", "storage.kind", "postgres"},
+        {R"(, "storage": {"kind": "postgres", "url": "postgresql:///x", "lease": {"ttl_s": 1}})", "storage.lease.ttl_s", "between"},
+        {R"(, "storage": {"kind": "postgres", "url": "postgresql:///x", "lease": {"ttl": 9}})", "storage.lease.ttl", "unknown key"},
+        {R"(, "storage": {"kind": "sqlite", "url": "postgresql:///x"})", "storage.url", "only with"},
         {R"(, "storage": {"kind": "sqlite", "flush": 1})", "storage.flush", "unknown key"},
         {R"(, "log": {"format": "xml"})", "log.format", ""},
         {R"(, "limits": {"header_bytes": 10})", "limits.header_bytes", "between"},

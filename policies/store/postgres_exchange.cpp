@@ -1,0 +1,226 @@
+// One exchange between this process's books and the fleet's rows: a transaction that
+// heartbeats, reclaims silent runs, reports every shared budget (creditgate_report) and writes
+// the rows appended since the last one. All or nothing: on failure the rows and final reports
+// wait for the next try, and cumulative reports need no undo.
+#include "policies/store/postgres_store.hpp"
+
+#include "policies/ledger.hpp"
+#include "policies/store/pg_connection.hpp"
+#include "policies/store/pg_queries.hpp"
+
+namespace creditgate::policies {
+namespace {
+
+using params = std::vector<std::optional<std::string>>;
+
+std::string_view kind_name(budget_kind kind) {
+    switch (kind) {
+        case budget_kind::credits: return "credits";
+        case budget_kind::money: return "money";
+        case budget_kind::concurrency: return "concurrency";
+        case budget_kind::rate: return "rate";
+    }
+    return "credits";
+}
+
+steady_nanos steady_now() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+lease_amount amount_at(const pg_rows& rows, int column) { return parse_lease_amount(rows.text(0, column)).value_or(0); }
+
+// Reports one window; nullopt when the database failed.
+std::optional<lease_reply> report(pg_connection& db, std::int64_t run, std::uint32_t holder, const lease_report& r, int instances) {
+    std::optional<std::string> seed;
+    if (r.ensure_row && r.seed) {
+        // A new central row starts from what the shared ledger's rows say (SPEC §7); the scan
+        // runs only while the row does not exist yet.
+        auto exists = db.query("SELECT 1 FROM creditgate_budget_rows WHERE budget_key = $1 AND period_start = $2",
+                               {r.key, std::to_string(r.window.start)});
+        if (!exists) return std::nullopt;
+        if (exists->size() == 0) {
+            budget_usage_query q{r.seed->vendor, r.seed->scope, r.window, r.seed->in_usd};
+            auto used = pg_used(db, q);
+            if (!used) return std::nullopt;
+            seed = to_decimal(*used);
+        }
+    }
+    auto rows = db.query(
+        "SELECT grant_amount, denied, limit_amount, used, leased, others_frozen, tokens, granted FROM creditgate_report("
+        "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+        {std::to_string(run), std::to_string(holder), r.key, std::to_string(r.window.start),
+         std::to_string(std::min<unix_seconds>(r.window.end, INT64_MAX)), r.id, std::string(kind_name(r.kind)),
+         r.leases ? "true" : "false", to_decimal(r.limit), to_decimal(r.refill_per_s), seed, to_decimal(r.spent),
+         to_decimal(r.returned), to_decimal(r.frozen), to_decimal(r.ask_min), to_decimal(r.ask_want), to_decimal(r.claim_least), r.final ? "true" : "false",
+         std::to_string(instances)});
+    if (!rows || rows->size() != 1) return std::nullopt;
+    lease_reply reply;
+    reply.budget = r.budget;
+    reply.window = r.window;
+    reply.asked = r.ask_min > 0;
+    reply.grant = amount_at(*rows, 0);
+    reply.denied = rows->text(0, 1) == "t";
+    reply.view.known = true;
+    reply.view.limit = amount_at(*rows, 2);
+    reply.view.used = amount_at(*rows, 3);
+    reply.view.leased = amount_at(*rows, 4);
+    reply.view.others_frozen = amount_at(*rows, 5);
+    reply.view.tokens = amount_at(*rows, 6);
+    reply.view.granted = amount_at(*rows, 7);
+    return reply;
+}
+
+}  // namespace
+
+void postgres_store::run_exchange(bool urgent) {
+    // What goes out: each live books' work, final works of books that went, and (regular
+    // exchanges) the rows appended since.
+    std::vector<std::pair<std::shared_ptr<ledger>, lease_work>> works;
+    std::vector<lease_work> finals;
+    std::vector<call_row> rows;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [holder, weak] : books_)
+            if (auto books = weak.lock()) works.emplace_back(std::move(books), lease_work{holder, {}, urgent});
+        if (!urgent) {
+            finals.swap(last_works_);
+            rows.swap(rows_);
+            in_flight_rows_ = rows.size();
+        }
+    }
+    for (auto& [books, work] : works) work = books->take_lease_work(work.holder, urgent);
+    if (urgent && std::all_of(works.begin(), works.end(), [](const auto& w) { return w.second.reports.empty(); })) return;
+
+    auto give_back = [&](const std::string& why) {
+        {
+            std::lock_guard lock(mutex_);
+            rows_.insert(rows_.begin(), std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end()));
+            in_flight_rows_ = 0;
+            last_works_.insert(last_works_.begin(), std::make_move_iterator(finals.begin()), std::make_move_iterator(finals.end()));
+            last_ok_ = false;
+            for (auto& [books, work] : works)
+                for (const auto& r : work.reports) counts_.failed += r.ask_min > 0;
+        }
+        done_cv_.notify_all();
+        for (auto& [books, work] : works) books->lease_exchange_failed();
+        if (db_) db_->run("ROLLBACK");
+        if (db_ && !db_->ok()) db_.reset();
+        lost_connection(why);
+    };
+    if (!ensure_connected()) return give_back("not connected");
+    const steady_nanos sent_at = steady_now();
+    pg_connection& db = *db_;
+    if (!db.run("BEGIN")) return give_back(db.error());
+    // The heartbeat. No row: the fleet reclaimed this run (silent for ttl_s): whatever the books
+    // held is gone, and the process joins again as a new run.
+    auto beat = db.query("UPDATE creditgate_instances SET heartbeat_at = clock_timestamp() WHERE run = $1 RETURNING run",
+                         {std::to_string(run_)});
+    if (!beat) return give_back(db.error());
+    if (beat->size() == 0) {
+        db.run("ROLLBACK");
+        std::string error;
+        if (options_.on_error)
+            options_.on_error("this instance was silent past lease.ttl_s and its leases were reclaimed; joining again");
+        for (auto& [books, work] : works) books->leases_lost();
+        {
+            std::lock_guard lock(mutex_);
+            rows_.insert(rows_.begin(), std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end()));
+            in_flight_rows_ = 0;
+            finals.clear();  // their leases went with the run
+        }
+        if (!register_run(error)) give_back(error);
+        return;
+    }
+    const std::string ttl = std::to_string(options_.ttl_s);
+    if (!urgent && std::chrono::steady_clock::now() >= next_reclaim_) {
+        // Runs silent for ttl_s by the database's clock. SKIP LOCKED: two instances do not
+        // reclaim the same run; either is enough.
+        auto dead = db.query("SELECT creditgate_reclaim(run) FROM (SELECT run FROM creditgate_instances"
+                             " WHERE heartbeat_at < clock_timestamp() - make_interval(secs => $1) FOR UPDATE SKIP LOCKED) d",
+                             {ttl});
+        if (!dead) return give_back(db.error());
+        next_reclaim_ = std::chrono::steady_clock::now() + std::chrono::seconds(std::max<std::int64_t>(1, options_.ttl_s / 3));
+    }
+    auto live = db.query("SELECT count(*) FROM creditgate_instances WHERE heartbeat_at >= clock_timestamp() - make_interval(secs => $1)",
+                         {ttl});
+    if (!live) return give_back(db.error());
+    const int instances = static_cast<int>(std::max<std::int64_t>(1, live->int64(0, 0)));
+
+    std::vector<lease_answer> answers(works.size());
+    for (std::size_t i = 0; i < works.size(); ++i) {
+        answers[i].instances = instances;
+        for (const lease_report& r : works[i].second.reports) {
+            auto reply = report(db, run_, works[i].second.holder, r, instances);
+            if (!reply) return give_back(db.error());
+            answers[i].replies.push_back(*reply);
+        }
+    }
+    for (const lease_work& w : finals)
+        for (const lease_report& r : w.reports)
+            if (!report(db, run_, w.holder, r, instances)) return give_back(db.error());
+    // Rows after the reports: a central row seeded in this transaction counts the rows of
+    // earlier ones only, and this holder's spend in these rows comes in its report.
+    if (!rows.empty() && !pg_write_rows(db, run_, rows)) return give_back(db.error());
+    if (!db.run("COMMIT")) return give_back(db.error());
+
+    for (std::size_t i = 0; i < works.size(); ++i) works[i].first->apply_lease_answer(works[i].second, answers[i], sent_at);
+    {
+        std::lock_guard lock(mutex_);
+        in_flight_rows_ = 0;
+        ++exchanges_done_;
+        last_ok_ = true;
+        for (const auto& a : answers)
+            for (const auto& r : a.replies) {
+                if (!r.asked) continue;
+                if (r.denied) ++counts_.denied;
+                else ++counts_.granted;
+            }
+    }
+    done_cv_.notify_all();
+    if (!online_ && options_.on_notice) options_.on_notice("the fleet's database answers again (" + db.describe() + ")");
+    online_ = true;
+    // Calls still wait (others took what came, came meanwhile, or wait for others to return
+    // spare lease): go again after a short pause rather than spin on the central row.
+    for (const auto& w : works)
+        if (w.first->lease_wanted()) {
+            std::lock_guard lock(mutex_);
+            retry_at_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max<std::int64_t>(1, options_.flush_ms / 10));
+            break;
+        }
+}
+
+pg_connection* postgres_store::reader() {
+    std::string error;
+    if (!read_db_ || !read_db_->ok()) read_db_ = pg_connection::connect(options_.url, options_.connect_timeout_s, error);
+    return read_db_.get();
+}
+
+std::optional<money> postgres_store::used(const budget_usage_query& query) {
+    std::lock_guard lock(read_mutex_);
+    pg_connection* db = reader();
+    if (!db) return std::nullopt;
+    auto used = pg_used(*db, query);
+    if (!used) return std::nullopt;
+    return money_sum::of_micros(*used).to_money();
+}
+
+std::optional<std::vector<usage_row>> postgres_store::usage(const usage_query& query) {
+    std::lock_guard lock(read_mutex_);
+    pg_connection* db = reader();
+    if (!db) return std::nullopt;
+    return pg_usage(*db, query);
+}
+
+std::optional<std::vector<instance_view>> postgres_store::instances() {
+    std::lock_guard lock(read_mutex_);
+    pg_connection* db = reader();
+    if (!db) return std::nullopt;
+    std::int64_t run;
+    {
+        std::lock_guard state(mutex_);
+        run = run_;
+    }
+    return pg_instances(*db, run);
+}
+
+}  // namespace creditgate::policies

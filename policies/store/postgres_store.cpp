@@ -1,0 +1,186 @@
+#include "policies/store/postgres_store.hpp"
+
+#include "policies/ledger.hpp"
+#include "policies/store/pg_connection.hpp"
+#include "policies/store/pg_queries.hpp"
+#include "policies/store/pg_schema.hpp"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace creditgate::policies {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+std::string host_name() {
+    char name[256] = {};
+    if (gethostname(name, sizeof name - 1) != 0) return "unknown";
+    return name;
+}
+
+}  // namespace
+
+postgres_store::postgres_store(postgres_options options) : options_(std::move(options)) {}
+
+std::unique_ptr<postgres_store> postgres_store::open(const postgres_options& options, std::string& error) {
+    std::unique_ptr<postgres_store> store(new postgres_store(options));
+    store->db_ = pg_connection::connect(options.url, options.connect_timeout_s, error);
+    if (!store->db_) {
+        error = "storage.url: cannot connect to PostgreSQL: " + error;
+        return nullptr;
+    }
+    if (!migrate_pg_schema(*store->db_, error) || !store->register_run(error)) {
+        error = store->db_->describe() + ": " + error;
+        return nullptr;
+    }
+    store->thread_ = std::thread([s = store.get()] { s->loop(); });
+    return store;
+}
+
+bool postgres_store::register_run(std::string& error) {
+    // A run of the same instance name still registered is this instance's previous process
+    // (killed, or partitioned and given up): what it held goes back now rather than after ttl_s.
+    auto previous = db_->query("SELECT creditgate_reclaim(run) FROM creditgate_instances WHERE name = $1", {options_.instance});
+    auto run = previous ? db_->query("INSERT INTO creditgate_instances (run, name, host, pid) VALUES (nextval('creditgate_runs'), $1, $2, $3)"
+                                     " RETURNING run",
+                                     {options_.instance, host_name(), std::to_string(::getpid())})
+                        : std::nullopt;
+    if (!run || run->size() != 1) {
+        error = "cannot register this instance: " + db_->error();
+        return false;
+    }
+    run_ = run->int64(0, 0);
+    // Row ids: the run in the high half, a counter in the low one; unique across the fleet.
+    next_id_.store((run_ << 32) + 1, std::memory_order_relaxed);
+    return true;
+}
+
+postgres_store::~postgres_store() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void postgres_store::append(call_row row) {
+    std::lock_guard lock(mutex_);
+    rows_.push_back(std::move(row));
+}
+
+bool postgres_store::healthy() const {
+    std::lock_guard lock(mutex_);
+    return rows_.size() + in_flight_rows_ < options_.buffer_rows;
+}
+
+bool postgres_store::flush() {
+    std::unique_lock lock(mutex_);
+    const std::uint64_t after = exchanges_done_ + 1;  // the one running now may have started before the rows came
+    flush_wanted_ = true;
+    wake_.notify_all();
+    done_cv_.wait_for(lock, std::chrono::seconds(10), [&] {
+        return (exchanges_done_ > after && rows_.empty() && in_flight_rows_ == 0) || !last_ok_ || stopping_;
+    });
+    return rows_.empty() && in_flight_rows_ == 0;
+}
+
+std::optional<fleet_options> postgres_store::fleet() {
+    fleet_options f;
+    f.target_s = options_.target_s;
+    f.ttl_s = options_.ttl_s;
+    f.lease_wait_ms = std::max<std::int64_t>(1000, options_.ttl_s * 1000 / 3);
+    f.wake = [this] { wake_urgent(); };
+    return f;
+}
+
+void postgres_store::wake_urgent() {
+    {
+        std::lock_guard lock(mutex_);
+        urgent_ = true;
+    }
+    wake_.notify_all();
+}
+
+std::uint32_t postgres_store::attach(std::weak_ptr<ledger> books) {
+    std::lock_guard lock(mutex_);
+    const std::uint32_t holder = next_holder_++;
+    books_.emplace_back(holder, std::move(books));
+    return holder;
+}
+
+void postgres_store::detach(std::uint32_t holder, lease_work last) {
+    {
+        std::lock_guard lock(mutex_);
+        std::erase_if(books_, [&](const auto& b) { return b.first == holder; });
+        if (!last.reports.empty()) last_works_.push_back(std::move(last));
+    }
+    wake_.notify_all();
+}
+
+std::optional<lease_counts> postgres_store::lease_requests() const {
+    std::lock_guard lock(mutex_);
+    return counts_;
+}
+
+void postgres_store::loop() {
+    pthread_setname_np(pthread_self(), "cg-pg");
+    auto next_regular = clock::now();
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+        wake_.wait_until(lock, std::min(next_regular, retry_at_),
+                         [&] { return urgent_ || flush_wanted_ || stopping_ || !last_works_.empty(); });
+        if (stopping_) break;
+        if (clock::now() >= retry_at_) {
+            retry_at_ = clock::time_point::max();
+            urgent_ = true;
+        }
+        const bool regular = clock::now() >= next_regular || flush_wanted_ || !last_works_.empty();
+        urgent_ = false;
+        flush_wanted_ = false;
+        lock.unlock();
+        run_exchange(!regular);
+        lock.lock();
+        if (regular) next_regular = clock::now() + std::chrono::milliseconds(options_.flush_ms);
+    }
+    lock.unlock();
+    // A graceful stop: every lease back, every row written, then this run leaves the fleet. A
+    // database that does not answer within a few tries loses the rows still buffered (logged).
+    for (int attempt = 0; attempt < 10; ++attempt) {
+        run_exchange(false);
+        std::lock_guard guard(mutex_);
+        if (last_ok_ && rows_.empty() && last_works_.empty()) break;
+    }
+    std::lock_guard guard(mutex_);
+    if (!rows_.empty() && options_.on_error)
+        options_.on_error("stopping without the database: " + std::to_string(rows_.size()) + " ledger rows were not written");
+    if (db_ && last_ok_) db_->query("SELECT creditgate_reclaim($1)", {std::to_string(run_)});
+}
+
+bool postgres_store::ensure_connected() {
+    if (db_ && db_->ok()) return true;
+    db_.reset();
+    const auto now = clock::now();
+    if (now < next_connect_) return false;
+    std::string error;
+    db_ = pg_connection::connect(options_.url, options_.connect_timeout_s, error);
+    if (!db_) {
+        next_connect_ = now + backoff_;
+        backoff_ = std::min<std::chrono::milliseconds>(backoff_ * 2, std::chrono::seconds(5));
+        lost_connection(error);
+        return false;
+    }
+    backoff_ = std::chrono::milliseconds(100);
+    return true;
+}
+
+void postgres_store::lost_connection(const std::string& why) {
+    if (online_ && options_.on_error)
+        options_.on_error("the fleet's database is unreachable (" + why + "); admitting only within held leases, buffering rows");
+    online_ = false;
+}
+
+}  // namespace creditgate::policies

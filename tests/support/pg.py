@@ -1,0 +1,51 @@
+"""A throwaway PostgreSQL 15 for tests: Debian's binaries, a cluster in a temporary folder,
+reached over a Unix socket in that folder only (no TCP port, so nothing to collide with and no
+system cluster touched). As root the server runs as `postgres` through runuser."""
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import time
+
+BIN = "/usr/lib/postgresql/15/bin"
+
+
+class Postgres:
+    def __init__(self):
+        if not os.path.exists(os.path.join(BIN, "pg_ctl")):
+            raise RuntimeError("PostgreSQL 15 is not installed (apt-get install postgresql-15; make test installs it)")
+        self.root = tempfile.mkdtemp(prefix="creditgate-pg-")
+        self.data = os.path.join(self.root, "data")
+        self.socket_dir = self.root
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.root, pw.pw_uid, pw.pw_gid)
+        self._run([f"{BIN}/initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"])
+        self.start()
+        self._run([f"{BIN}/createdb", "-h", self.socket_dir, "-U", "postgres", "creditgate"])
+        self.url = f"host={self.socket_dir} user=postgres dbname=creditgate"
+
+    def _run(self, args, check=True):
+        if self.as_root:
+            args = ["runuser", "-u", "postgres", "--"] + args
+        return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=check, timeout=120)
+
+    def start(self):
+        # fsync off: a test cluster is thrown away; listen on the socket only.
+        self._run([f"{BIN}/pg_ctl", "-D", self.data, "-w", "-t", "60", "-l", os.path.join(self.root, "server.log"),
+                   "-o", f"-c listen_addresses='' -k {self.socket_dir} -c fsync=off -c max_connections=200", "start"])
+
+    def stop(self, mode="fast"):
+        self._run([f"{BIN}/pg_ctl", "-D", self.data, "-w", "-t", "60", "-m", mode, "stop"], check=False)
+
+    def sql(self, query):
+        """Rows of one query, through psql (postgresql-client-15, which postgresql-15 depends on)."""
+        out = self._run(["psql", "-h", self.socket_dir, "-U", "postgres", "-d", "creditgate", "-At", "-F", "|", "-c", query])
+        return [line.split("|") for line in out.stdout.decode().splitlines() if line]
+
+    def close(self):
+        self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
