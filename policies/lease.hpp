@@ -73,10 +73,25 @@ struct lease_report {
     bool final = false;               // the window is over, or its holder is gone: its row goes once reported
 };
 
+// A vendor account's shared state (SPEC §10): the latest reading, exhausted mark and poll error,
+// each with the time it was set (UTC ms); the newest wins across the fleet.
+struct account_report {
+    std::string id;  // the configured account id
+    std::string vendor;
+    std::optional<std::int64_t> reading;  // µ of the vendor's unit
+    std::string source = "none";
+    std::int64_t reading_ms = 0;
+    bool exhausted = false;
+    std::int64_t exhausted_ms = 0;
+    std::optional<std::string> poll_error;
+    std::int64_t error_ms = 0;
+};
+
 // What the books hand over for one exchange.
 struct lease_work {
     std::uint32_t holder = 0;  // which books of this process (a reload makes new ones)
     std::vector<lease_report> reports;
+    std::vector<account_report> accounts;  // changed here since the last answer (regular exchanges)
     bool urgent = false;       // calls wait for an answer
 };
 
@@ -94,6 +109,7 @@ struct lease_reply {
 struct lease_answer {
     std::vector<lease_reply> replies;  // one per report, in order
     int instances = 1;                 // live instances sharing the rows
+    std::vector<account_report> accounts;  // the fleet's account states (regular exchanges)
 };
 
 // Budgets shared by a fleet (SPEC §10): every budget's capacity comes from leases on its

@@ -166,6 +166,8 @@ public:
     lease_work final_lease_work(std::uint32_t holder);
     // Whether any call waits for an exchange.
     bool lease_wanted() const;
+    // The books' monotonic clock: when an exchange was sent, for apply_lease_answer.
+    steady_nanos steady_now() const { return clock_.steady(); }
 
     std::vector<budget_view> budgets() const;
     std::vector<account_view> accounts() const;
@@ -200,6 +202,8 @@ private:
     enum class lease_short { wait_for_lease, unavailable, exhausted };
     lease_short why_lease_short(const budget_state& b, const claim& c, steady_nanos steady) const;
     lease_report report_of(const budget_state& b, std::size_t index) const;
+    static account_report account_report_of(const account_state& a);
+    void apply_account_reports(const lease_work& work, const std::vector<account_report>& fleet);
     // What calls waiting for a shared budget claim in all, and the smallest claim among them.
     std::pair<lease_amount, lease_amount> waiting_for(std::size_t budget) const;
     static lease_amount lack_of(const budget_state& b, const claim& c);

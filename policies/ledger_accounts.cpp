@@ -15,7 +15,12 @@ void ledger::record_balance(std::size_t account, money reading, balance_source s
         a.settled_since_reading = money_sum();
         a.source = source;
         a.updated_at = clock_.wall();
-        if (a.exhausted && reading.micros() > 0 && source == balance_source::poll) a.exhausted = false;
+        a.reading_ms = clock_.millis();
+        a.dirty = true;
+        if (a.exhausted && reading.micros() > 0 && source == balance_source::poll) {
+            a.exhausted = false;
+            a.exhausted_ms = a.reading_ms;
+        }
         if (!waiters_.empty()) drain_waiters(ready);
     }
     for (auto& [callback, decided] : ready) callback(std::move(decided));
@@ -23,7 +28,11 @@ void ledger::record_balance(std::size_t account, money reading, balance_source s
 
 void ledger::record_poll_error(std::size_t account, std::optional<std::string> error) {
     std::lock_guard lock(mutex_);
-    accounts_[account].poll_error = std::move(error);
+    account_state& a = accounts_[account];
+    if (a.poll_error == error) return;
+    a.poll_error = std::move(error);
+    a.error_ms = clock_.millis();
+    a.dirty = true;
 }
 
 void ledger::seed_used(std::size_t budget, const period_window& window, money used) {
@@ -35,7 +44,10 @@ void ledger::seed_used(std::size_t budget, const period_window& window, money us
 
 void ledger::mark_exhausted(std::size_t account) {
     std::lock_guard lock(mutex_);
-    accounts_[account].exhausted = true;
+    account_state& a = accounts_[account];
+    a.exhausted = true;
+    a.exhausted_ms = clock_.millis();
+    a.dirty = true;
 }
 
 bool ledger::reset_account(std::string_view id) {
@@ -43,6 +55,8 @@ bool ledger::reset_account(std::string_view id) {
     for (auto& a : accounts_) {
         if (a.def.ref.books_key() != id && !(a.def.ref.registered() && a.def.ref.name() == id)) continue;
         a.exhausted = false;
+        a.exhausted_ms = clock_.millis();
+        a.dirty = true;
         return true;
     }
     return false;

@@ -160,8 +160,56 @@ lease_work ledger::take_lease_work(std::uint32_t holder, bool urgent) {
         r.claim_least = least;
         work.reports.push_back(std::move(r));
     }
-    if (!urgent) work.reports.insert(work.reports.end(), ended_windows_.begin(), ended_windows_.end());
+    if (!urgent) {
+        work.reports.insert(work.reports.end(), ended_windows_.begin(), ended_windows_.end());
+        for (const account_state& a : accounts_)
+            if (a.dirty && a.def.ref.registered()) work.accounts.push_back(account_report_of(a));
+    }
     return work;
+}
+
+account_report ledger::account_report_of(const account_state& a) {
+    account_report r;
+    r.id = a.def.ref.name();
+    r.vendor = a.def.vendor;
+    if (a.reading) r.reading = a.reading->micros();
+    r.source = std::string(to_string(a.source));
+    r.reading_ms = a.reading_ms;
+    r.exhausted = a.exhausted;
+    r.exhausted_ms = a.exhausted_ms;
+    r.poll_error = a.poll_error;
+    r.error_ms = a.error_ms;
+    return r;
+}
+
+void ledger::apply_account_reports(const lease_work& work, const std::vector<account_report>& fleet) {
+    for (const account_report& sent : work.accounts)
+        for (account_state& a : accounts_)
+            if (a.def.ref.registered() && a.def.ref.name() == sent.id && a.reading_ms == sent.reading_ms &&
+                a.exhausted_ms == sent.exhausted_ms && a.error_ms == sent.error_ms)
+                a.dirty = false;  // unchanged since it was sent: the fleet has it
+    for (const account_report& row : fleet) {
+        for (account_state& a : accounts_) {
+            if (!a.def.ref.registered() || a.def.ref.name() != row.id) continue;
+            // Another instance's newer news. A reading replaces ours whole: it is the vendor's
+            // figure, after every call the fleet settled before it.
+            if (row.reading && row.reading_ms > a.reading_ms) {
+                a.reading = money::from_micros(*row.reading);
+                a.settled_since_reading = money_sum();
+                a.source = row.source == "header" ? balance_source::header : row.source == "poll" ? balance_source::poll : balance_source::none;
+                a.updated_at = row.reading_ms / 1000;
+                a.reading_ms = row.reading_ms;
+            }
+            if (row.exhausted_ms > a.exhausted_ms) {
+                a.exhausted = row.exhausted;
+                a.exhausted_ms = row.exhausted_ms;
+            }
+            if (row.error_ms > a.error_ms) {
+                a.poll_error = row.poll_error;
+                a.error_ms = row.error_ms;
+            }
+        }
+    }
 }
 
 void ledger::apply_lease_answer(const lease_work& work, const lease_answer& answer, steady_nanos sent_at) {
@@ -194,6 +242,7 @@ void ledger::apply_lease_answer(const lease_work& work, const lease_answer& answ
             s.acked_spent = std::max(s.acked_spent, sent.spent);
             s.denied_need = reply.denied && sent.for_waiting ? sent.ask_min : 0;
         }
+        apply_account_reports(work, answer.accounts);
         if (!waiters_.empty()) drain_waiters(ready);
         // A denial answers the calls that waited for it. Later calls ask again: another holder
         // may return what it holds at any moment, and one instance alone would have admitted

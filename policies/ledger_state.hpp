@@ -105,6 +105,9 @@ struct ledger::account_state {
     bool exhausted = false;
     std::int64_t in_flight = 0;
     std::optional<std::string> poll_error;
+    // In a fleet: when each was set (UTC ms; the newest wins), and whether the fleet has yet to hear.
+    std::int64_t reading_ms = 0, exhausted_ms = 0, error_ms = 0;
+    bool dirty = false;
 
     std::optional<money_sum> remaining() const {
         if (!reading) return std::nullopt;

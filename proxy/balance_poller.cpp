@@ -127,6 +127,13 @@ task<void> balance_poller::poll_loop(std::shared_ptr<const runtime> rt, std::siz
     int failures = 0;
     std::string last_error;
     while (!state->stopped) {
+        if (!rt->store().may_poll(account.id)) {
+            // Another instance of the fleet polls this account; its readings come through the
+            // shared store. Ask again soon: it may stop.
+            state->timer.expires_after(std::min<clock::duration>(interval, std::chrono::seconds(2)));
+            co_await state->timer.async_wait(use_nothrow);
+            continue;
+        }
         last_poll_[account.id] = clock::now();
         const fetched answer = co_await fetch(home_.io(), *rt, *request, tls);
         if (state->stopped) co_return;

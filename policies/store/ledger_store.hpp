@@ -90,6 +90,9 @@ public:
     // The fleet's instances; nullopt when this store has no fleet (or cannot be read).
     virtual std::optional<std::vector<instance_view>> instances() { return std::nullopt; }
     virtual std::optional<lease_counts> lease_requests() const { return std::nullopt; }
+    // Whether this instance polls the vendor account `id` (SPEC §10: one instance per account;
+    // the others read its readings from the store). Asking also says that this instance would.
+    virtual bool may_poll(const std::string& /*id*/) { return true; }
 
 protected:
     std::atomic<std::int64_t> next_id_{1};

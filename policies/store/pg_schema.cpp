@@ -96,15 +96,18 @@ CREATE TABLE creditgate_usage_daily (
   PRIMARY KEY (day, client, team, vendor, account)
 );
 
--- Vendor accounts' readings and exhausted marks, shared by the fleet.
+-- Vendor accounts' readings, exhausted marks and poll errors, shared by the fleet: each with
+-- the time it was set (UTC ms), and the newest wins.
 CREATE TABLE creditgate_accounts (
   id           text PRIMARY KEY,
   vendor       text NOT NULL,
   reading      bigint,
   source       text NOT NULL DEFAULT 'none',
-  read_at      bigint,
+  reading_ms   bigint NOT NULL DEFAULT 0,
   exhausted    boolean NOT NULL DEFAULT false,
-  poll_error   text
+  exhausted_ms bigint NOT NULL DEFAULT 0,
+  poll_error   text,
+  error_ms     bigint NOT NULL DEFAULT 0
 );
 
 -- One holder's report on one window, and its request for more: one call, one round trip.

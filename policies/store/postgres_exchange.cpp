@@ -23,10 +23,6 @@ std::string_view kind_name(budget_kind kind) {
     return "credits";
 }
 
-steady_nanos steady_now() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 lease_amount amount_at(const pg_rows& rows, int column) { return parse_lease_amount(rows.text(0, column)).value_or(0); }
 
 // Reports one window; nullopt when the database failed.
@@ -70,6 +66,43 @@ std::optional<lease_reply> report(pg_connection& db, std::int64_t run, std::uint
     return reply;
 }
 
+bool send_account(pg_connection& db, const account_report& a) {
+    auto opt = [](const std::optional<std::int64_t>& v) { return v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt; };
+    return db.query(
+               "INSERT INTO creditgate_accounts AS a (id, vendor, reading, source, reading_ms, exhausted, exhausted_ms, poll_error, error_ms)"
+               " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO UPDATE SET vendor = excluded.vendor,"
+               " reading = CASE WHEN excluded.reading_ms > a.reading_ms THEN excluded.reading ELSE a.reading END,"
+               " source = CASE WHEN excluded.reading_ms > a.reading_ms THEN excluded.source ELSE a.source END,"
+               " reading_ms = GREATEST(a.reading_ms, excluded.reading_ms),"
+               " exhausted = CASE WHEN excluded.exhausted_ms > a.exhausted_ms THEN excluded.exhausted ELSE a.exhausted END,"
+               " exhausted_ms = GREATEST(a.exhausted_ms, excluded.exhausted_ms),"
+               " poll_error = CASE WHEN excluded.error_ms > a.error_ms THEN excluded.poll_error ELSE a.poll_error END,"
+               " error_ms = GREATEST(a.error_ms, excluded.error_ms)",
+               {a.id, a.vendor, opt(a.reading), a.source, std::to_string(a.reading_ms), a.exhausted ? "true" : "false",
+                std::to_string(a.exhausted_ms), a.poll_error, std::to_string(a.error_ms)})
+        .has_value();
+}
+
+std::optional<std::vector<account_report>> fleet_accounts(pg_connection& db) {
+    auto rows = db.query("SELECT id, vendor, reading, source, reading_ms, exhausted, exhausted_ms, poll_error, error_ms FROM creditgate_accounts");
+    if (!rows) return std::nullopt;
+    std::vector<account_report> out;
+    for (int i = 0; i < rows->size(); ++i) {
+        account_report a;
+        a.id = std::string(rows->text(i, 0));
+        a.vendor = std::string(rows->text(i, 1));
+        if (!rows->null(i, 2)) a.reading = rows->int64(i, 2);
+        a.source = std::string(rows->text(i, 3));
+        a.reading_ms = rows->int64(i, 4);
+        a.exhausted = rows->text(i, 5) == "t";
+        a.exhausted_ms = rows->int64(i, 6);
+        if (!rows->null(i, 7)) a.poll_error = std::string(rows->text(i, 7));
+        a.error_ms = rows->int64(i, 8);
+        out.push_back(std::move(a));
+    }
+    return out;
+}
+
 }  // namespace
 
 void postgres_store::run_exchange(bool urgent) {
@@ -81,7 +114,7 @@ void postgres_store::run_exchange(bool urgent) {
     {
         std::lock_guard lock(mutex_);
         for (auto& [holder, weak] : books_)
-            if (auto books = weak.lock()) works.emplace_back(std::move(books), lease_work{holder, {}, urgent});
+            if (auto books = weak.lock()) works.emplace_back(std::move(books), lease_work{holder, {}, {}, urgent});
         if (!urgent) {
             finals.swap(last_works_);
             rows.swap(rows_);
@@ -104,11 +137,17 @@ void postgres_store::run_exchange(bool urgent) {
         done_cv_.notify_all();
         for (auto& [books, work] : works) books->lease_exchange_failed();
         if (db_) db_->run("ROLLBACK");
-        if (db_ && !db_->ok()) db_.reset();
+        if (!db_ || !db_->ok()) {
+            db_.reset();
+            std::lock_guard lock(mutex_);
+            poll_owned_.clear();  // the locks went with the connection
+        }
         lost_connection(why);
     };
     if (!ensure_connected()) return give_back("not connected");
-    const steady_nanos sent_at = steady_now();
+    if (!urgent) claim_polls();
+    std::vector<steady_nanos> sent_at;  // by each books' own clock
+    for (const auto& w : works) sent_at.push_back(w.first->steady_now());
     pg_connection& db = *db_;
     if (!db.run("BEGIN")) return give_back(db.error());
     // The heartbeat. No row: the fleet reclaimed this run (silent for ttl_s): whatever the books
@@ -158,12 +197,23 @@ void postgres_store::run_exchange(bool urgent) {
     for (const lease_work& w : finals)
         for (const lease_report& r : w.reports)
             if (!report(db, run_, w.holder, r, instances)) return give_back(db.error());
+    if (!urgent) {
+        // Vendor accounts: what changed here goes out, the fleet's newest comes back.
+        for (const auto& [books, work] : works)
+            for (const account_report& a : work.accounts)
+                if (!send_account(db, a)) return give_back(db.error());
+        if (!works.empty()) {
+            auto fleet = fleet_accounts(db);
+            if (!fleet) return give_back(db.error());
+            for (auto& a : answers) a.accounts = *fleet;
+        }
+    }
     // Rows after the reports: a central row seeded in this transaction counts the rows of
     // earlier ones only, and this holder's spend in these rows comes in its report.
     if (!rows.empty() && !pg_write_rows(db, run_, rows)) return give_back(db.error());
     if (!db.run("COMMIT")) return give_back(db.error());
 
-    for (std::size_t i = 0; i < works.size(); ++i) works[i].first->apply_lease_answer(works[i].second, answers[i], sent_at);
+    for (std::size_t i = 0; i < works.size(); ++i) works[i].first->apply_lease_answer(works[i].second, answers[i], sent_at[i]);
     {
         std::lock_guard lock(mutex_);
         in_flight_rows_ = 0;

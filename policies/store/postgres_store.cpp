@@ -126,6 +126,32 @@ std::optional<lease_counts> postgres_store::lease_requests() const {
     return counts_;
 }
 
+bool postgres_store::may_poll(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    poll_wanted_.insert(id);
+    return poll_owned_.count(id) > 0;
+}
+
+void postgres_store::claim_polls() {
+    // Session-level advisory locks, outside any transaction: held while this connection lives,
+    // released by PostgreSQL when it drops (a crash, a partition), so that another instance's
+    // next exchange takes the account over.
+    std::vector<std::string> wanted;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& id : poll_wanted_)
+            if (!poll_owned_.count(id)) wanted.push_back(id);
+    }
+    for (const auto& id : wanted) {
+        auto got = db_->query("SELECT pg_try_advisory_lock(hashtext('creditgate_account:' || $1))", {id});
+        if (!got) return;
+        if (got->text(0, 0) == "t") {
+            std::lock_guard lock(mutex_);
+            poll_owned_.insert(id);
+        }
+    }
+}
+
 void postgres_store::loop() {
     pthread_setname_np(pthread_self(), "cg-pg");
     auto next_regular = clock::now();
@@ -162,7 +188,11 @@ void postgres_store::loop() {
 
 bool postgres_store::ensure_connected() {
     if (db_ && db_->ok()) return true;
-    db_.reset();
+    if (db_) {
+        db_.reset();
+        std::lock_guard lock(mutex_);
+        poll_owned_.clear();  // the advisory locks went with the connection
+    }
     const auto now = clock::now();
     if (now < next_connect_) return false;
     std::string error;

@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,6 +58,7 @@ public:
 
     std::optional<std::vector<instance_view>> instances() override;
     std::optional<lease_counts> lease_requests() const override;
+    bool may_poll(const std::string& id) override;
 
 private:
     explicit postgres_store(postgres_options options);
@@ -64,6 +66,7 @@ private:
     bool ensure_connected();
     bool register_run(std::string& error);
     void run_exchange(bool urgent);
+    void claim_polls();
     void lost_connection(const std::string& why);
     void wake_urgent();
     pg_connection* reader();  // the report connection, (re)connected on demand; under read_mutex_
@@ -88,6 +91,8 @@ private:
     std::uint64_t exchanges_done_ = 0;
     bool urgent_ = false, flush_wanted_ = false, stopping_ = false, last_ok_ = true;
     lease_counts counts_;
+    // Vendor accounts this instance would poll, and those whose advisory lock its connection holds.
+    std::set<std::string> poll_wanted_, poll_owned_;
     std::thread thread_;
 };
 

@@ -4,7 +4,9 @@ PostgreSQL 15 started here in a temporary folder: the fleet admits exactly what 
 alone would, a killed instance's lease comes back after ttl_s, a stopped one returns it at once,
 concurrency holds across instances, the database may go away and come back without a row lost."""
 
+import glob
 import os
+import re
 import signal
 import sys
 import threading
@@ -21,17 +23,30 @@ ACCOUNTS = [{"id": "sa", "vendor": "scraperapi", "api_key": "SA-KEY"}]
 
 
 class Fleet(harness.VendorTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # The shipped profiles polled at most once a second, so that tests see several polls.
+        cls.vendors_dir = os.path.join(cls.tmp, "vendors")
+        os.makedirs(cls.vendors_dir)
+        for path in glob.glob(os.path.join(harness.VENDORS_DIR, "*.json")):
+            with open(path) as f:
+                text = re.sub(r'"min_interval_s":\s*\d+', '"min_interval_s": 1', f.read())
+            with open(os.path.join(cls.vendors_dir, os.path.basename(path)), "w") as f:
+                f.write(text)
+
     def setUp(self):
         super().setUp()
         self.db = pg.Postgres()
         self.addCleanup(self.db.close)
         self.add_account("scraperapi", "SA-KEY", concurrency_limit=1000)
 
-    def start_instance(self, budgets, name, ttl_s=30, **storage):
+    def start_instance(self, budgets, name, ttl_s=30, accounts=ACCOUNTS, **storage):
         store = {"kind": "postgres", "url": self.db.url, "instance": name, "flush_ms": 50,
                  "lease": {"target_s": 2, "ttl_s": ttl_s}}
         store.update(storage)
-        return self.start_proxy(self.vendor_config(accounts=ACCOUNTS, budgets=budgets, storage=store))
+        return self.start_proxy(self.vendor_config(accounts=accounts, budgets=budgets, storage=store,
+                                                   vendors_dir=self.vendors_dir))
 
     def hammer(self, proxies, clients_each, calls_each, query=""):
         """clients_each threads per instance, each making calls_each calls; the status codes."""
@@ -166,7 +181,8 @@ class Fleet(harness.VendorTestCase):
 
     def test_the_database_goes_away_and_comes_back(self):
         budget = [{"id": "team", "vendor": "scraperapi", "limit": 100000}]
-        a = self.start_instance(budget, "a", buffer_rows=40)
+        # With a password in the conninfo (trust auth ignores it): it must never reach the log.
+        a = self.start_instance(budget, "a", buffer_rows=40, url=self.db.url + " password=pg-secret-4d1f")
         self.hammer([a], 4, 10)  # a lease for about target_s of this pace
         self.wait_until(lambda: self.held_by("a") >= 5, what="a lease")
         self.db.stop("immediate")
@@ -189,7 +205,7 @@ class Fleet(harness.VendorTestCase):
         self.assertGreaterEqual(billed, 40 + served)
         log = a.log()
         self.assertEqual(log.count("the fleet's database is unreachable"), 1, log[-3000:])
-        self.assertNotIn(self.db.url, log)
+        self.assertNotIn("pg-secret-4d1f", log)
 
     def test_every_instance_shows_the_fleet(self):
         budget = [{"id": "team", "vendor": "scraperapi", "limit": 100}]
@@ -200,6 +216,64 @@ class Fleet(harness.VendorTestCase):
         self.wait_until(lambda: self.budget(b, "team")["used"] == 7, what="b sees a's spend")
         usage = self.admin_get(b, "/api/v1/usage?group_by=client")["rows"]
         self.assertEqual([(r["client"], r["requests"]) for r in usage], [("eu-1", 7)])
+
+    def accounts(self, proxy):
+        return {a["id"]: a for a in self.admin_get(proxy, "/api/v1/accounts")["accounts"]}
+
+    def test_one_instance_polls_an_account_and_all_share_what_it_learns(self):
+        accounts = [{"id": "sa", "vendor": "scraperapi", "api_key": "SA-KEY", "poll_interval_s": 1}]
+        a = self.start_instance([], "a", accounts=accounts)
+        b = self.start_instance([], "b", accounts=accounts)
+        for proxy in (a, b):
+            self.wait_until(lambda: self.accounts(proxy)["sa"]["source"] == "poll", what="a reading on every instance")
+        before = len(self.vendor_account("SA-KEY")["poll_times"])
+        time.sleep(4)
+        polls = len(self.vendor_account("SA-KEY")["poll_times"]) - before
+        self.assertLessEqual(polls, 5)  # one instance polling each second; two would make 8
+        self.assertGreaterEqual(polls, 3)
+        # Out of credit at the vendor: the instance that meets it marks the account, the other
+        # refuses from then on without asking the vendor, and a reset on either reopens it.
+        self.add_account("scraperapi", "SA-KEY", used=100000, balance_mode="error")
+        r = self.call(a)
+        self.assertEqual(r.headers.get("X-Creditgate-Error"), "upstream_credits_exhausted")
+        self.wait_until(lambda: self.accounts(b)["sa"]["exhausted"], what="b hears of the exhausted account")
+        calls = self.vendor_account("SA-KEY")["calls"]
+        r = self.call(b)
+        self.assertEqual(r.status_code, 402)
+        self.assertEqual(self.vendor_account("SA-KEY")["calls"], calls)
+        self.add_account("scraperapi", "SA-KEY", used=0, balance_mode="error")
+        reset = requests.post(f"http://{b.admin_addr}/api/v1/accounts/sa/reset",
+                              headers={"Authorization": "Bearer test-admin-token"}, timeout=5)
+        self.assertEqual(reset.status_code, 200)
+        self.wait_until(lambda: not self.accounts(a)["sa"]["exhausted"], what="a hears of the reset")
+        self.assertEqual(self.call(a).status_code, 200)
+        # The poller's failures are shared too.
+        self.wait_until(lambda: self.accounts(a)["sa"]["poll_error"] and self.accounts(b)["sa"]["poll_error"],
+                        what="the poll error on both")
+        # The polling instance stops: the other takes the account over.
+        a.terminate()
+        self.add_account("scraperapi", "SA-KEY", balance_mode="ok")
+        before = len(self.vendor_account("SA-KEY")["poll_times"])
+        self.wait_until(lambda: len(self.vendor_account("SA-KEY")["poll_times"]) > before + 1, what="polls go on")
+
+    def test_instances_route_lists_the_fleet_and_its_leases(self):
+        budget = [{"id": "team", "vendor": "scraperapi", "limit": 1000}]
+        a = self.start_instance(budget, "a")
+        b = self.start_instance(budget, "b")
+        self.hammer([a], 4, 5)
+        self.wait_until(lambda: self.held_by("a") > 0, what="a lease")
+        listed = self.admin_get(b, "/api/v1/instances")["instances"]
+        self.assertEqual([i["id"] for i in listed], ["a", "b"])
+        self.assertEqual([i["self"] for i in listed], [False, True])
+        self.assertTrue(all(i["heartbeat_age_s"] < 5 for i in listed))
+        self.assertEqual([lease["budget"] for lease in listed[0]["leases"]], ["team"])
+        self.assertGreater(listed[0]["leases"][0]["amount"], 0)
+        metrics = requests.get(f"http://{a.admin_addr}/metrics", headers={"Authorization": "Bearer test-admin-token"},
+                               timeout=5).text
+        granted = re.search(r'creditgate_lease_requests_total\{result="granted"\} (\d+)', metrics)
+        self.assertIsNotNone(granted, metrics[-2000:])
+        self.assertGreater(int(granted.group(1)), 0)
+        self.assertNotIn(self.db.url, a.log() + b.log())
 
 
 if __name__ == "__main__":

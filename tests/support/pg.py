@@ -13,10 +13,11 @@ BIN = "/usr/lib/postgresql/15/bin"
 
 
 class Postgres:
-    def __init__(self):
+    def __init__(self, root=None):
         if not os.path.exists(os.path.join(BIN, "pg_ctl")):
             raise RuntimeError("PostgreSQL 15 is not installed (apt-get install postgresql-15; make test installs it)")
-        self.root = tempfile.mkdtemp(prefix="creditgate-pg-")
+        self.root = root or tempfile.mkdtemp(prefix="creditgate-pg-")
+        os.makedirs(self.root, exist_ok=True)
         self.data = os.path.join(self.root, "data")
         self.socket_dir = self.root
         self.as_root = os.geteuid() == 0
@@ -49,3 +50,28 @@ class Postgres:
     def close(self):
         self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def main(argv):
+    """For ctest fixtures: `pg.py start FOLDER` starts a server there and writes its conninfo to
+    FOLDER/url; `pg.py stop FOLDER` stops it and removes the folder."""
+    import sys
+    if len(argv) != 3 or argv[1] not in ("start", "stop"):
+        print("usage: pg.py start|stop FOLDER", file=sys.stderr)
+        return 2
+    folder = os.path.abspath(argv[2])
+    if argv[1] == "start":
+        shutil.rmtree(folder, ignore_errors=True)
+        server = Postgres(folder)
+        with open(os.path.join(folder, "url"), "w") as f:
+            f.write(server.url)
+        return 0
+    server = Postgres.__new__(Postgres)
+    server.root, server.data, server.as_root = folder, os.path.join(folder, "data"), os.geteuid() == 0
+    server.close()
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(main(sys.argv))
