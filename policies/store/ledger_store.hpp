@@ -58,6 +58,7 @@ struct instance_view {
 // Lease requests the central rows answered (creditgate_lease_requests_total{result}).
 struct lease_counts {
     std::uint64_t granted = 0, denied = 0, failed = 0;
+    std::uint64_t exchanges = 0;  // transactions with the central rows that committed
 };
 
 class ledger_store {

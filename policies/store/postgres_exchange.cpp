@@ -218,6 +218,7 @@ void postgres_store::run_exchange(bool urgent) {
         std::lock_guard lock(mutex_);
         in_flight_rows_ = 0;
         ++exchanges_done_;
+        ++counts_.exchanges;
         last_ok_ = true;
         for (const auto& a : answers)
             for (const auto& r : a.replies) {

@@ -143,6 +143,9 @@ std::string lease_metrics(const policies::ledger_store& store) {
     out += "creditgate_lease_requests_total{result=\"granted\"} " + std::to_string(counts->granted) + "\n";
     out += "creditgate_lease_requests_total{result=\"denied\"} " + std::to_string(counts->denied) + "\n";
     out += "creditgate_lease_requests_total{result=\"failed\"} " + std::to_string(counts->failed) + "\n";
+    out += "# HELP creditgate_lease_exchanges_total Exchanges (one transaction each) with the fleet's central rows.\n"
+           "# TYPE creditgate_lease_exchanges_total counter\n";
+    out += "creditgate_lease_exchanges_total " + std::to_string(counts->exchanges) + "\n";
     return out;
 }
 

@@ -32,7 +32,11 @@ class Postgres:
     def _run(self, args, check=True):
         if self.as_root:
             args = ["runuser", "-u", "postgres", "--"] + args
-        return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=check, timeout=120)
+        # From the server's own folder: `postgres` may not enter the caller's (say, under /root).
+        result = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, timeout=120, cwd=self.root)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"{args[-1] if args else ''}: {result.stderr.decode(errors='replace')}")
+        return result
 
     def start(self):
         # fsync off: a test cluster is thrown away; listen on the socket only.
