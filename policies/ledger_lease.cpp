@@ -36,9 +36,8 @@ bool ledger::fits_lease(const budget_state& b, const claim& c, steady_nanos stea
     return false;
 }
 
-// What one claim lacks beyond this holder's lease now.
+// What one credits or money claim lacks beyond this holder's lease now.
 lease_amount ledger::lack_of(const budget_state& b, const claim& c) {
-    if (!b.metered()) return 1;  // a slot or a token: any denial is final
     return std::max<lease_amount>(1, b.frozen.micros() + c.amount.micros() - b.share->held());
 }
 
@@ -50,7 +49,8 @@ ledger::lease_short ledger::why_lease_short(const budget_state& b, const claim& 
         if (c.amount > b.def->limit) return lease_short::exhausted;
         if (s.central.known && b.shown_used() + c.amount > money_sum(b.def->limit)) return lease_short::exhausted;
     }
-    if (s.denied_need > 0 && lack_of(b, c) >= s.denied_need) return lease_short::exhausted;
+    // A slot or a token has one size: any denial is final (until the next window, refill or release).
+    if (s.denied_need > 0 && (!b.metered() || lack_of(b, c) >= s.denied_need)) return lease_short::exhausted;
     return lease_short::wait_for_lease;
 }
 

@@ -159,6 +159,17 @@ class Fleet(harness.VendorTestCase):
         self.assertGreaterEqual(statuses.count(200), 3)
         self.assertEqual(statuses.count(200) + statuses.count(429), len(statuses), sorted(set(statuses)))
 
+    def test_a_rate_budget_holds_across_the_fleet(self):
+        budget = [{"id": "rate", "vendor": "scraperapi", "rate": "6/min"}]
+        fleet = [self.start_instance(budget, f"node-{i}") for i in range(2)]
+        started = time.monotonic()
+        statuses = self.hammer(fleet, 4, 3)
+        elapsed = time.monotonic() - started
+        # The bucket holds 6 tokens and refills one every 10 s: the fleet takes no more.
+        self.assertLessEqual(statuses.count(200), 6 + int(elapsed / 10), statuses)
+        self.assertGreaterEqual(statuses.count(200), 1)
+        self.assertEqual(statuses.count(200) + statuses.count(429), len(statuses), sorted(set(statuses)))
+
     def test_two_instances_start_at_once_on_an_empty_database(self):
         budget = [{"id": "team", "vendor": "scraperapi", "limit": 10}]
         started, errors = [], []
