@@ -13,16 +13,6 @@ namespace {
 
 using params = std::vector<std::optional<std::string>>;
 
-std::string_view kind_name(budget_kind kind) {
-    switch (kind) {
-        case budget_kind::credits: return "credits";
-        case budget_kind::money: return "money";
-        case budget_kind::concurrency: return "concurrency";
-        case budget_kind::rate: return "rate";
-    }
-    return "credits";
-}
-
 lease_amount amount_at(const pg_rows& rows, int column) { return parse_lease_amount(rows.text(0, column)).value_or(0); }
 
 // Reports one window; nullopt when the database failed.
@@ -45,7 +35,7 @@ std::optional<lease_reply> report(pg_connection& db, std::int64_t run, std::uint
         "SELECT grant_amount, denied, limit_amount, used, leased, others_frozen, tokens, granted FROM creditgate_report("
         "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
         {std::to_string(run), std::to_string(holder), r.key, std::to_string(r.window.start),
-         std::to_string(std::min<unix_seconds>(r.window.end, INT64_MAX)), r.id, std::string(kind_name(r.kind)),
+         std::to_string(std::min<unix_seconds>(r.window.end, INT64_MAX)), r.id, std::string(to_string(r.kind)),
          r.leases ? "true" : "false", to_decimal(r.limit), to_decimal(r.refill_per_s), seed, to_decimal(r.spent),
          to_decimal(r.returned), to_decimal(r.frozen), to_decimal(r.ask_min), to_decimal(r.ask_want), to_decimal(r.claim_least), r.final ? "true" : "false",
          std::to_string(instances)});

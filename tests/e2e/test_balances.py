@@ -3,9 +3,7 @@
 launch vendor's reading (MultiCart's envelope, Helius's admin host, Neuji's cents), an exhausted
 account reopened by a poll after a refill, failures that keep the last reading, min_interval_s."""
 
-import glob
 import os
-import re
 import sys
 import time
 from decimal import Decimal
@@ -19,14 +17,7 @@ class Balances(harness.VendorTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        # The shipped profiles with a shorter min_interval_s, so that tests see several polls.
-        cls.vendors_dir = os.path.join(cls.tmp, "vendors")
-        os.makedirs(cls.vendors_dir)
-        for path in glob.glob(os.path.join(harness.VENDORS_DIR, "*.json")):
-            with open(path) as f:
-                text = re.sub(r'"min_interval_s":\s*\d+', '"min_interval_s": 1', f.read())
-            with open(os.path.join(cls.vendors_dir, os.path.basename(path)), "w") as f:
-                f.write(text)
+        cls.vendors_dir = harness.fast_poll_vendors(os.path.join(cls.tmp, "vendors"))
 
     def accounts(self, proxy):
         return {a["id"]: a for a in self.admin_get(proxy, "/api/v1/accounts")["accounts"]}

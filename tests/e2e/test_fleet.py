@@ -4,7 +4,6 @@ PostgreSQL 15 started here in a temporary folder: the fleet admits exactly what 
 alone would, a killed instance's lease comes back after ttl_s, a stopped one returns it at once,
 concurrency holds across instances, the database may go away and come back without a row lost."""
 
-import glob
 import os
 import re
 import signal
@@ -26,14 +25,7 @@ class Fleet(harness.VendorTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        # The shipped profiles polled at most once a second, so that tests see several polls.
-        cls.vendors_dir = os.path.join(cls.tmp, "vendors")
-        os.makedirs(cls.vendors_dir)
-        for path in glob.glob(os.path.join(harness.VENDORS_DIR, "*.json")):
-            with open(path) as f:
-                text = re.sub(r'"min_interval_s":\s*\d+', '"min_interval_s": 1', f.read())
-            with open(os.path.join(cls.vendors_dir, os.path.basename(path)), "w") as f:
-                f.write(text)
+        cls.vendors_dir = harness.fast_poll_vendors(os.path.join(cls.tmp, "vendors"))
 
     def setUp(self):
         super().setUp()

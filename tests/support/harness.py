@@ -206,6 +206,19 @@ class MockVendors(Process):
         self.port = int(self.line.split()[1])
 
 
+def fast_poll_vendors(folder):
+    """The shipped profiles in `folder` with min_interval_s 1, so that tests see several polls."""
+    import glob
+    import re
+    os.makedirs(folder)
+    for path in glob.glob(os.path.join(VENDORS_DIR, "*.json")):
+        with open(path) as f:
+            text = re.sub(r'"min_interval_s":\s*\d+', '"min_interval_s": 1', f.read())
+        with open(os.path.join(folder, os.path.basename(path)), "w") as f:
+            f.write(text)
+    return folder
+
+
 class VendorTestCase(ProxyTestCase):
     """The five launch vendors mocked behind their real host names, reached through `resolve`."""
 
