@@ -114,7 +114,7 @@ void postgres_store::run_exchange(bool urgent) {
     for (auto& [books, work] : works) work = books->take_lease_work(work.holder, urgent);
     if (urgent && std::all_of(works.begin(), works.end(), [](const auto& w) { return w.second.reports.empty(); })) return;
 
-    auto give_back = [&](const std::string& why) {
+    auto give_back = [&](std::string why) {  // a copy: `why` is often db_->error(), and db_ may go below
         {
             std::lock_guard lock(mutex_);
             rows_.insert(rows_.begin(), std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end()));
