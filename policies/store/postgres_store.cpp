@@ -52,9 +52,13 @@ bool postgres_store::register_run(std::string& error) {
         error = "cannot register this instance: " + db_->error();
         return false;
     }
-    run_ = run->int64(0, 0);
+    const std::int64_t id = run->int64(0, 0);
+    {
+        std::lock_guard lock(mutex_);  // instances() reads it from a report thread
+        run_ = id;
+    }
     // Row ids: the run in the high half, a counter in the low one; unique across the fleet.
-    next_id_.store((run_ << 32) + 1, std::memory_order_relaxed);
+    next_id_.store((id << 32) + 1, std::memory_order_relaxed);
     return true;
 }
 
@@ -177,8 +181,11 @@ void postgres_store::loop() {
     // database that does not answer within a few tries loses the rows still buffered (logged).
     for (int attempt = 0; attempt < 10; ++attempt) {
         run_exchange(false);
-        std::lock_guard guard(mutex_);
-        if (last_ok_ && rows_.empty() && last_works_.empty()) break;
+        {
+            std::lock_guard guard(mutex_);
+            if (last_ok_ && rows_.empty() && last_works_.empty()) break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));  // about 3 s in all, within the drain's grace
     }
     std::lock_guard guard(mutex_);
     if (!rows_.empty() && options_.on_error)
