@@ -57,22 +57,30 @@ class Postgres:
 
 
 def main(argv):
-    """For ctest fixtures: `pg.py start FOLDER` starts a server there and writes its conninfo to
-    FOLDER/url; `pg.py stop FOLDER` stops it and removes the folder."""
+    """For ctest fixtures: `pg.py start FOLDER` starts a server and writes its conninfo to
+    FOLDER/url; `pg.py stop FOLDER` stops it. The server itself lives in a temporary folder under
+    /tmp: `postgres` may not enter FOLDER's parents (a clone under /root, say)."""
     import sys
     if len(argv) != 3 or argv[1] not in ("start", "stop"):
         print("usage: pg.py start|stop FOLDER", file=sys.stderr)
         return 2
     folder = os.path.abspath(argv[2])
+    os.makedirs(folder, exist_ok=True)
+    root_file = os.path.join(folder, "root")
     if argv[1] == "start":
-        shutil.rmtree(folder, ignore_errors=True)
-        server = Postgres(folder)
+        server = Postgres()
+        with open(root_file, "w") as f:
+            f.write(server.root)
         with open(os.path.join(folder, "url"), "w") as f:
             f.write(server.url)
         return 0
-    server = Postgres.__new__(Postgres)
-    server.root, server.data, server.as_root = folder, os.path.join(folder, "data"), os.geteuid() == 0
-    server.close()
+    if os.path.exists(root_file):
+        with open(root_file) as f:
+            root = f.read().strip()
+        server = Postgres.__new__(Postgres)
+        server.root, server.data, server.as_root = root, os.path.join(root, "data"), os.geteuid() == 0
+        server.close()
+        os.remove(root_file)
     return 0
 
 
