@@ -6,9 +6,12 @@
 #include "policies/store/pg_schema.hpp"
 
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 
 namespace creditgate::policies {
 namespace {
@@ -41,13 +44,38 @@ std::unique_ptr<postgres_store> postgres_store::open(const postgres_options& opt
 }
 
 bool postgres_store::register_run(std::string& error) {
-    // A run of the same instance name still registered is this instance's previous process
-    // (killed, or partitioned and given up): what it held goes back now rather than after ttl_s.
-    auto previous = db_->query("SELECT creditgate_reclaim(run) FROM creditgate_instances WHERE name = $1", {options_.instance});
-    auto run = previous ? db_->query("INSERT INTO creditgate_instances (run, name, host, pid) VALUES (nextval('creditgate_runs'), $1, $2, $3)"
+    // A run of the same name still registered is this instance's previous process when it has
+    // been silent for ttl_s, or ran on this host and is gone (killed and restarted): what it held
+    // goes back now. Otherwise a live process has the name, and two holders sharing one name
+    // would reclaim each other in turn: refuse to start.
+    const std::string host = host_name();
+    auto same = db_->query("SELECT run, host, pid, extract(epoch FROM clock_timestamp() - heartbeat_at)::float8"
+                           " FROM creditgate_instances WHERE name = $1",
+                           {options_.instance});
+    if (!same) {
+        error = "cannot register this instance: " + db_->error();
+        return false;
+    }
+    for (int i = 0; i < same->size(); ++i) {
+        const double age = std::strtod(std::string(same->text(i, 3)).c_str(), nullptr);
+        const pid_t pid = static_cast<pid_t>(same->int64(i, 2));
+        const bool here = same->text(i, 1) == host;
+        const bool gone = age >= static_cast<double>(options_.ttl_s) ||
+                          (here && (pid == ::getpid() || (::kill(pid, 0) != 0 && errno == ESRCH)));
+        if (!gone) {
+            error = "storage.instance \"" + options_.instance + "\" is in use by a live instance (host " + std::string(same->text(i, 1)) +
+                    ", pid " + std::to_string(pid) + ", heartbeat " + std::to_string(static_cast<int>(age)) +
+                    " s ago): give each instance its own name";
+            return false;
+        }
+        if (!db_->query("SELECT creditgate_reclaim($1)", {std::string(same->text(i, 0))})) {
+            error = "cannot register this instance: " + db_->error();
+            return false;
+        }
+    }
+    auto run = db_->query("INSERT INTO creditgate_instances (run, name, host, pid) VALUES (nextval('creditgate_runs'), $1, $2, $3)"
                                      " RETURNING run",
-                                     {options_.instance, host_name(), std::to_string(::getpid())})
-                        : std::nullopt;
+                          {options_.instance, host, std::to_string(::getpid())});
     if (!run || run->size() != 1) {
         error = "cannot register this instance: " + db_->error();
         return false;

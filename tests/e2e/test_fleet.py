@@ -4,6 +4,7 @@ PostgreSQL 15 started here in a temporary folder: the fleet admits exactly what 
 alone would, a killed instance's lease comes back after ttl_s, a stopped one returns it at once,
 concurrency holds across instances, the database may go away and come back without a row lost."""
 
+import glob
 import os
 import re
 import signal
@@ -162,6 +163,29 @@ class Fleet(harness.VendorTestCase):
         self.assertLessEqual(statuses.count(200), 6 + int(elapsed / 10), statuses)
         self.assertGreaterEqual(statuses.count(200), 1)
         self.assertEqual(statuses.count(200) + statuses.count(429), len(statuses), sorted(set(statuses)))
+
+    def test_a_name_in_use_refuses_to_start_and_a_dead_one_is_taken_over(self):
+        budget = [{"id": "team", "vendor": "scraperapi", "limit": 100}]
+        a = self.start_instance(budget, "same")
+        with self.assertRaises(RuntimeError):  # never prints its listening line
+            self.start_instance(budget, "same")
+        for proxy_log in glob.glob(os.path.join(self.tmp, "*", "creditgate.log")):
+            if "is in use by a live instance" in open(proxy_log).read():
+                break
+        else:
+            self.fail("no instance said why it did not start")
+        # Killed and restarted on the same host: the new process takes the name and what it held.
+        self.assertEqual(self.call(a).status_code, 200)
+        self.wait_until(lambda: self.db.sql("SELECT count(*) FROM creditgate_leases WHERE spent = 1000000") == [["1"]],
+                        what="a's spend reported")
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait(10)
+        b = self.start_instance(budget, "same")  # at once: no wait for ttl_s
+        self.assertEqual(self.db.sql("SELECT count(*) FROM creditgate_instances"), [["1"]])
+        self.assertEqual(self.db.sql("SELECT count(*) FROM creditgate_leases l WHERE l.run NOT IN"
+                                     " (SELECT run FROM creditgate_instances)"), [["0"]])
+        self.assertEqual(self.call(b).status_code, 200)
+        self.wait_until(lambda: self.central("team")[0] == 2, what="both calls in the central row")
 
     def test_two_instances_start_at_once_on_an_empty_database(self):
         budget = [{"id": "team", "vendor": "scraperapi", "limit": 10}]
