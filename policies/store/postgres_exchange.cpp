@@ -96,70 +96,93 @@ std::optional<std::vector<account_report>> fleet_accounts(pg_connection& db) {
 }  // namespace
 
 void postgres_store::run_exchange(bool urgent) {
-    // What goes out: each live books' work, final works of books that went, and (regular
-    // exchanges) the rows appended since.
-    std::vector<std::pair<std::shared_ptr<ledger>, lease_work>> works;
-    std::vector<lease_work> finals;
-    std::vector<call_row> rows;
+    exchange_batch batch = take_batch(urgent);
+    if (urgent && std::all_of(batch.works.begin(), batch.works.end(), [](const auto& w) { return w.second.reports.empty(); }))
+        return;
+    if (!ensure_connected()) return fail(batch, "not connected");
+    if (!urgent) claim_polls();
+    for (const auto& w : batch.works) batch.sent_at.push_back(w.first->steady_now());
+    pg_connection& db = *db_;
+    if (!db.run("BEGIN")) return fail(batch, db.error());
+    switch (heartbeat(db)) {
+        case beat::failed: return fail(batch, db.error());
+        case beat::reclaimed: return rejoin(batch);
+        case beat::alive: break;
+    }
+    const auto instances = live_instances(db, urgent);
+    if (!instances) return fail(batch, db.error());
+    auto answers = send_batch(db, batch, *instances);
+    if (!answers || !db.run("COMMIT")) return fail(batch, db.error());
+    apply_answers(batch, *answers);
+}
+
+postgres_store::exchange_batch postgres_store::take_batch(bool urgent) {
+    // Each live books' work, final works of books that went, and (regular exchanges) the rows
+    // appended since.
+    exchange_batch batch;
+    batch.urgent = urgent;
     {
         std::lock_guard lock(mutex_);
         for (auto& [holder, weak] : books_)
-            if (auto books = weak.lock()) works.emplace_back(std::move(books), lease_work{holder, {}, {}, urgent});
+            if (auto books = weak.lock()) batch.works.emplace_back(std::move(books), lease_work{holder, {}, {}, urgent});
         if (!urgent) {
-            finals.swap(last_works_);
-            rows.swap(rows_);
-            in_flight_rows_ = rows.size();
+            batch.finals.swap(last_works_);
+            batch.rows.swap(rows_);
+            in_flight_rows_ = batch.rows.size();
         }
     }
-    for (auto& [books, work] : works) work = books->take_lease_work(work.holder, urgent);
-    if (urgent && std::all_of(works.begin(), works.end(), [](const auto& w) { return w.second.reports.empty(); })) return;
+    for (auto& [books, work] : batch.works) work = books->take_lease_work(work.holder, urgent);
+    return batch;
+}
 
-    auto give_back = [&](std::string why) {  // a copy: `why` is often db_->error(), and db_ may go below
-        {
-            std::lock_guard lock(mutex_);
-            rows_.insert(rows_.begin(), std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end()));
-            in_flight_rows_ = 0;
-            last_works_.insert(last_works_.begin(), std::make_move_iterator(finals.begin()), std::make_move_iterator(finals.end()));
-            last_ok_ = false;
-            for (auto& [books, work] : works)
-                for (const auto& r : work.reports) counts_.failed += r.ask_min > 0;
-        }
-        done_cv_.notify_all();
-        for (auto& [books, work] : works) books->lease_exchange_failed();
-        if (db_) db_->run("ROLLBACK");
-        if (!db_ || !db_->ok()) {
-            db_.reset();
-            std::lock_guard lock(mutex_);
-            poll_owned_.clear();  // the locks went with the connection
-        }
-        lost_connection(why);
-    };
-    if (!ensure_connected()) return give_back("not connected");
-    if (!urgent) claim_polls();
-    std::vector<steady_nanos> sent_at;  // by each books' own clock
-    for (const auto& w : works) sent_at.push_back(w.first->steady_now());
-    pg_connection& db = *db_;
-    if (!db.run("BEGIN")) return give_back(db.error());
-    // The heartbeat. No row: the fleet reclaimed this run (silent for ttl_s): whatever the books
-    // held is gone, and the process joins again as a new run.
-    auto beat = db.query("UPDATE creditgate_instances SET heartbeat_at = clock_timestamp() WHERE run = $1 RETURNING run",
-                         {std::to_string(run_)});
-    if (!beat) return give_back(db.error());
-    if (beat->size() == 0) {
-        db.run("ROLLBACK");
-        std::string error;
-        if (options_.on_error)
-            options_.on_error("this instance was silent past lease.ttl_s and its leases were reclaimed; joining again");
-        for (auto& [books, work] : works) books->leases_lost();
-        {
-            std::lock_guard lock(mutex_);
-            rows_.insert(rows_.begin(), std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end()));
-            in_flight_rows_ = 0;
-            finals.clear();  // their leases went with the run
-        }
-        if (!register_run(error)) give_back(error);
+// The rows and final works wait for the next try; the books hear that no answer came.
+void postgres_store::fail(exchange_batch& batch, std::string why) {  // a copy: `why` is often db_->error(), and db_ may go below
+    {
+        std::lock_guard lock(mutex_);
+        rows_.insert(rows_.begin(), std::make_move_iterator(batch.rows.begin()), std::make_move_iterator(batch.rows.end()));
+        in_flight_rows_ = 0;
+        last_works_.insert(last_works_.begin(), std::make_move_iterator(batch.finals.begin()),
+                           std::make_move_iterator(batch.finals.end()));
+        last_ok_ = false;
+        for (auto& [books, work] : batch.works)
+            for (const auto& r : work.reports) counts_.failed += r.ask_min > 0;
+    }
+    done_cv_.notify_all();
+    for (auto& [books, work] : batch.works) books->lease_exchange_failed();
+    if (db_) db_->run("ROLLBACK");
+    if (!db_ || !db_->ok()) {
+        db_.reset();
+        std::lock_guard lock(mutex_);
+        poll_owned_.clear();  // the locks went with the connection
+    }
+    lost_connection(why);
+}
+
+postgres_store::beat postgres_store::heartbeat(pg_connection& db) {
+    auto beat_row = db.query("UPDATE creditgate_instances SET heartbeat_at = clock_timestamp() WHERE run = $1 RETURNING run",
+                             {std::to_string(run_)});
+    if (!beat_row) return beat::failed;
+    return beat_row->size() == 0 ? beat::reclaimed : beat::alive;
+}
+
+// No heartbeat row: the fleet reclaimed this run (silent for ttl_s). Whatever the books held is
+// gone, and the process joins again as a new run.
+void postgres_store::rejoin(exchange_batch& batch) {
+    db_->run("ROLLBACK");
+    if (options_.on_error) options_.on_error("this instance was silent past lease.ttl_s and its leases were reclaimed; joining again");
+    for (auto& [books, work] : batch.works) books->leases_lost();
+    batch.finals.clear();  // their leases went with the run
+    std::string error;
+    if (register_run(error)) {
+        std::lock_guard lock(mutex_);
+        rows_.insert(rows_.begin(), std::make_move_iterator(batch.rows.begin()), std::make_move_iterator(batch.rows.end()));
+        in_flight_rows_ = 0;
         return;
     }
+    fail(batch, error);
+}
+
+std::optional<int> postgres_store::live_instances(pg_connection& db, bool urgent) {
     const std::string ttl = std::to_string(options_.ttl_s);
     if (!urgent && std::chrono::steady_clock::now() >= next_reclaim_) {
         // Runs silent for ttl_s by the database's clock. SKIP LOCKED: two instances do not
@@ -167,43 +190,51 @@ void postgres_store::run_exchange(bool urgent) {
         auto dead = db.query("SELECT creditgate_reclaim(run) FROM (SELECT run FROM creditgate_instances"
                              " WHERE heartbeat_at < clock_timestamp() - make_interval(secs => $1) FOR UPDATE SKIP LOCKED) d",
                              {ttl});
-        if (!dead) return give_back(db.error());
+        if (!dead) return std::nullopt;
         next_reclaim_ = std::chrono::steady_clock::now() + std::chrono::seconds(std::max<std::int64_t>(1, options_.ttl_s / 3));
     }
     auto live = db.query("SELECT count(*) FROM creditgate_instances WHERE heartbeat_at >= clock_timestamp() - make_interval(secs => $1)",
                          {ttl});
-    if (!live) return give_back(db.error());
-    const int instances = static_cast<int>(std::max<std::int64_t>(1, live->int64(0, 0)));
+    if (!live) return std::nullopt;
+    return static_cast<int>(std::max<std::int64_t>(1, live->int64(0, 0)));
+}
 
-    std::vector<lease_answer> answers(works.size());
-    for (std::size_t i = 0; i < works.size(); ++i) {
+// Inside the transaction: every report, the final works, the accounts and the rows.
+std::optional<std::vector<lease_answer>> postgres_store::send_batch(pg_connection& db, const exchange_batch& batch, int instances) {
+    std::vector<lease_answer> answers(batch.works.size());
+    for (std::size_t i = 0; i < batch.works.size(); ++i) {
         answers[i].instances = instances;
-        for (const lease_report& r : works[i].second.reports) {
-            auto reply = report(db, run_, works[i].second.holder, r, instances);
-            if (!reply) return give_back(db.error());
+        for (const lease_report& r : batch.works[i].second.reports) {
+            auto reply = report(db, run_, batch.works[i].second.holder, r, instances);
+            if (!reply) return std::nullopt;
             answers[i].replies.push_back(*reply);
         }
     }
-    for (const lease_work& w : finals)
+    for (const lease_work& w : batch.finals)
         for (const lease_report& r : w.reports)
-            if (!report(db, run_, w.holder, r, instances)) return give_back(db.error());
-    if (!urgent) {
+            if (!report(db, run_, w.holder, r, instances)) return std::nullopt;
+    if (!batch.urgent && !batch.works.empty()) {
         // Vendor accounts: what changed here goes out, the fleet's newest comes back.
-        for (const auto& [books, work] : works)
+        for (const auto& [books, work] : batch.works)
             for (const account_report& a : work.accounts)
-                if (!send_account(db, a)) return give_back(db.error());
-        if (!works.empty()) {
-            auto fleet = fleet_accounts(db);
-            if (!fleet) return give_back(db.error());
-            for (auto& a : answers) a.accounts = *fleet;
-        }
+                if (!send_account(db, a)) return std::nullopt;
+        auto fleet = fleet_accounts(db);
+        if (!fleet) return std::nullopt;
+        for (auto& a : answers) a.accounts = *fleet;
     }
     // Rows after the reports: a central row seeded in this transaction counts the rows of
     // earlier ones only, and this holder's spend in these rows comes in its report.
-    if (!rows.empty() && !pg_write_rows(db, run_, rows)) return give_back(db.error());
-    if (!db.run("COMMIT")) return give_back(db.error());
+    if (!batch.rows.empty() && !pg_write_rows(db, run_, batch.rows)) return std::nullopt;
+    return answers;
+}
 
-    for (std::size_t i = 0; i < works.size(); ++i) works[i].first->apply_lease_answer(works[i].second, answers[i], sent_at[i]);
+void postgres_store::apply_answers(exchange_batch& batch, const std::vector<lease_answer>& answers) {
+    for (std::size_t i = 0; i < batch.works.size(); ++i)
+        batch.works[i].first->apply_lease_answer(batch.works[i].second, answers[i], batch.sent_at[i]);
+    // Calls still wait (others took what came, came meanwhile, or wait for others to return
+    // spare lease): go again after a short pause rather than spin on the central row.
+    const bool still_waiting =
+        std::any_of(batch.works.begin(), batch.works.end(), [](const auto& w) { return w.first->lease_wanted(); });
     {
         std::lock_guard lock(mutex_);
         in_flight_rows_ = 0;
@@ -216,18 +247,12 @@ void postgres_store::run_exchange(bool urgent) {
                 if (r.denied) ++counts_.denied;
                 else ++counts_.granted;
             }
+        if (still_waiting)
+            retry_at_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max<std::int64_t>(1, options_.flush_ms / 10));
     }
     done_cv_.notify_all();
-    if (!online_ && options_.on_notice) options_.on_notice("the fleet's database answers again (" + db.describe() + ")");
+    if (!online_ && options_.on_notice) options_.on_notice("the fleet's database answers again (" + db_->describe() + ")");
     online_ = true;
-    // Calls still wait (others took what came, came meanwhile, or wait for others to return
-    // spare lease): go again after a short pause rather than spin on the central row.
-    for (const auto& w : works)
-        if (w.first->lease_wanted()) {
-            std::lock_guard lock(mutex_);
-            retry_at_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max<std::int64_t>(1, options_.flush_ms / 10));
-            break;
-        }
 }
 
 pg_connection* postgres_store::reader() {

@@ -65,7 +65,23 @@ private:
     void loop();
     bool ensure_connected();
     bool register_run(std::string& error);
+    // One exchange, phase by phase (postgres_exchange.cpp).
+    struct exchange_batch {
+        bool urgent = false;
+        std::vector<std::pair<std::shared_ptr<ledger>, lease_work>> works;
+        std::vector<lease_work> finals;     // of books that went
+        std::vector<call_row> rows;
+        std::vector<std::int64_t> sent_at;  // steady ns by each books' own clock
+    };
+    enum class beat { alive, reclaimed, failed };
     void run_exchange(bool urgent);
+    exchange_batch take_batch(bool urgent);
+    void fail(exchange_batch& batch, std::string why);
+    beat heartbeat(pg_connection& db);
+    void rejoin(exchange_batch& batch);
+    std::optional<int> live_instances(pg_connection& db, bool urgent);
+    std::optional<std::vector<lease_answer>> send_batch(pg_connection& db, const exchange_batch& batch, int instances);
+    void apply_answers(exchange_batch& batch, const std::vector<lease_answer>& answers);
     void claim_polls();
     void lost_connection(const std::string& why);
     void wake_urgent();
