@@ -12,9 +12,7 @@ duration=${4:-5}
 connections=${CONNECTIONS:-32}
 BENCH_NAME=ab-tls . "$here/common.sh"
 
-make_bench_pki
-serve_1k_file ssl "ssl_certificate $work/pki/server.pem; ssl_certificate_key $work/pki/server.key;
-  ssl_session_cache shared:SSL:10m; ssl_protocols TLSv1.2 TLSv1.3;"
+serve_1k_tls
 
 ports=() cg_pids=()
 for i in 0 1; do

@@ -80,6 +80,13 @@ bench_config() {
 CONF
 }
 
+# serve_1k_tls [PROTOCOLS]: serve_1k_file over TLS with the bench PKI (made here), session cache on.
+serve_1k_tls() {
+  make_bench_pki
+  serve_1k_file ssl "ssl_certificate $work/pki/server.pem; ssl_certificate_key $work/pki/server.key;
+  ssl_session_cache shared:SSL:10m; ssl_protocols ${1:-TLSv1.2 TLSv1.3};"
+}
+
 # make_bench_pki: a bench CA and an ECDSA P-256 certificate for nginx (bench.local and 127.0.0.1)
 # in $work/pki: ca.pem, server.pem, server.key.
 make_bench_pki() {

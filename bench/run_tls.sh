@@ -15,10 +15,7 @@ duration=${3:-10}
 connections=${CONNECTIONS:-32}
 BENCH_NAME=bench-tls . "$here/common.sh"
 
-make_bench_pki
-
-serve_1k_file ssl "ssl_certificate $work/pki/server.pem; ssl_certificate_key $work/pki/server.key;
-  ssl_session_cache shared:SSL:10m; ssl_protocols ${ORIGIN_TLS:-TLSv1.2 TLSv1.3};"
+serve_1k_tls "${ORIGIN_TLS:-TLSv1.2 TLSv1.3}"
 nginx_pid=${pids[-1]}
 
 # --- creditgate: bench.local is a vendor reached over verified TLS; interception on ---
