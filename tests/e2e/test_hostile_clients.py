@@ -304,12 +304,17 @@ class HostileClients(harness.VendorTestCase):
         run_concurrently(16, client)
         self.assertGreater(statuses.count(503), 100)
         billed = self.vendor_account("SA-KEY")["calls"]
-        self.assertEqual(proxy.terminate(), 0)  # stopped with the disk still full
-        self.assertIn("could not be written at shutdown; kept in", proxy.log())
+        self.assertEqual(proxy.terminate(), 0)  # stopped with the disk (nearly always) still full
+        # SQLite may find room again just before the stop (a checkpoint frees WAL pages: "ledger
+        # writes work again"); then every row is written and nothing needs keeping. Either way
+        # no row may be lost.
+        spilled = "could not be written at shutdown; kept in" in proxy.log()
+        self.assertTrue(spilled or "ledger writes work again" in proxy.log(), proxy.log()[-2000:])
         with open(proxy.config_path) as f:
             config = json.load(f)
         again = self.start_proxy(config)  # a start with room writes them first
-        again.wait_for_log("ledger rows that the last stop could not write")
+        if spilled:
+            again.wait_for_log("ledger rows that the last stop could not write")
         self.assertEqual(again.terminate(), 0)
         db = sqlite3.connect(os.path.join(config["state_dir"], "creditgate.db"))
         finished, pending = db.execute("SELECT SUM(finished_at IS NOT NULL), SUM(finished_at IS NULL) FROM calls").fetchone()
