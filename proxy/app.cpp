@@ -7,6 +7,8 @@
 #include "proxy/exchange/session.hpp"
 #include "proxy/logging.hpp"
 
+#include "certs/ca.hpp"
+
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 
@@ -14,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 namespace creditgate::proxy {
@@ -124,15 +127,16 @@ int app::run() {
     self_.started_at = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     self_.self = true;
     admin_ = std::make_unique<admin_routes>(admin_hooks{
-        [this] { return snapshot()->cfg().admin_token; },
+        [this](std::string_view token) { return authenticate(token); },
         [this] { return reload(); },
-        [this] { return policies::dump_exact(budgets_json(*snapshot()->metering())); },
+        [this](const admin_caller& c) { return policies::dump_exact(budgets_json(*snapshot()->metering(), scope_of(c))); },
         [this] { return policies::dump_exact(accounts_json(*snapshot()->metering())); },
-        [this] { return policies::dump_exact(reservations_json(*snapshot()->metering())); },
+        [this](const admin_caller& c) { return policies::dump_exact(reservations_json(*snapshot()->metering(), scope_of(c))); },
         [this](std::string_view id) { return snapshot()->metering()->reset_account(id); },
         [this] { return counters_.render(*snapshot()->metering()) + lease_metrics(snapshot()->store()); },
-        [this](std::string_view query) { return usage_response(snapshot()->store(), query); },
+        [this](std::string_view query, const admin_caller& c) { return usage_response(snapshot()->store(), query, scope_of(c)); },
         [this] { return instances_response(snapshot()->store(), self_); },
+        [this] { return ca_certificate(); },
     });
 
     state_.on_drained = [this] { asio::post(workers_[0]->io(), [this] { stop_all(); }); };
@@ -175,6 +179,34 @@ int app::run() {
     spdlog::info("stopped");
     spdlog::default_logger()->flush();
     return 0;
+}
+
+std::optional<admin_caller> app::authenticate(std::string_view presented) {
+    const auto current = snapshot();
+    std::optional<admin_caller> found;
+    // Every token is compared, so that the time taken says nothing about which one matched.
+    for (const auto& t : current->cfg().admin_tokens) {
+        if (!same_token(presented, t.token) || found) continue;
+        found = admin_caller{t.name, t.role == admin_role::viewer ? std::optional<std::string>(t.team) : std::nullopt};
+    }
+    return found;
+}
+
+view_scope app::scope_of(const admin_caller& caller) {
+    view_scope scope;
+    if (caller.admin()) return scope;
+    scope.team = caller.team;
+    for (const auto& c : snapshot()->cfg().clients)
+        if (c.team == *caller.team) scope.clients.push_back(c.id);
+    return scope;
+}
+
+std::string app::ca_certificate() {
+    const auto current = snapshot();
+    if (!current->cfg().tls.mitm) return {};
+    std::string pem;
+    if (!policies::read_text_file((std::filesystem::path(current->cfg().tls.ca_dir) / certs::ca_cert_name).string(), pem)) return {};
+    return pem;
 }
 
 std::shared_ptr<const runtime> app::snapshot() {

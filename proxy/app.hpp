@@ -4,6 +4,7 @@
 // SIGINT/SIGTERM.
 
 #include "proxy/admin/admin_routes.hpp"
+#include "proxy/admin/admin_views.hpp"
 #include "proxy/balance_poller.hpp"
 #include "proxy/config/config.hpp"
 #include "proxy/admin/metrics.hpp"
@@ -34,6 +35,9 @@ public:
 private:
     bool bind(const endpoint& where, tcp_acceptor& acceptor, std::string_view what);
     std::shared_ptr<const runtime> snapshot();
+    std::optional<admin_caller> authenticate(std::string_view presented);
+    view_scope scope_of(const admin_caller& caller);
+    std::string ca_certificate();
     task<void> accept_loop();
     void wait_for_signal();
     void begin_shutdown();

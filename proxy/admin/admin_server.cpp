@@ -17,6 +17,28 @@
 namespace creditgate::proxy {
 namespace {
 
+// A page file: 304 when the browser has this version, gzip when it takes it. The files change
+// only with the binary, so browsers revalidate (no-cache) rather than keep stale copies.
+void fill_asset(http::response<http::string_body>& res, const page_asset& asset, std::string_view if_none_match,
+                std::string_view accept_encoding) {
+    res.set(http::field::etag, asset.etag);
+    res.set(http::field::cache_control, "no-cache");
+    res.set(http::field::vary, "Accept-Encoding");
+    res.set("X-Content-Type-Options", "nosniff");
+    // The page talks to this listener only (SPEC §11): no CDN, no other origin.
+    res.set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+    if (!if_none_match.empty() && if_none_match.find(asset.etag) != std::string_view::npos) {
+        res.result(http::status::not_modified);
+        return;
+    }
+    if (!asset.gzip.empty() && accepts_gzip(accept_encoding)) {
+        res.set(http::field::content_encoding, "gzip");
+        res.body() = asset.gzip;
+    } else {
+        res.body() = std::string(asset.body);
+    }
+}
+
 task<void> serve_admin_connection(tcp_socket socket, const admin_routes& routes, asio::any_io_executor slow_work) {
     tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
@@ -42,11 +64,19 @@ task<void> serve_admin_connection(tcp_socket socket, const admin_routes& routes,
         http::response<http::string_body> res{static_cast<http::status>(answer.status), req.version()};
         res.set(http::field::server, "creditgate");
         res.set(http::field::content_type, answer.content_type);
-        res.set(http::field::cache_control, "no-store");
         if (answer.bearer_challenge) res.set(http::field::www_authenticate, "Bearer realm=\"creditgate-admin\"");
+        if (answer.asset) {
+            fill_asset(res, *answer.asset, req[http::field::if_none_match], req[http::field::accept_encoding]);
+        } else {
+            res.set(http::field::cache_control, "no-store");
+            res.body() = std::move(answer.body);
+        }
         res.keep_alive(req.keep_alive());
-        if (req.method() != http::verb::head) res.body() = answer.body;
         res.prepare_payload();
+        if (req.method() == http::verb::head) res.body().clear();  // Content-Length stays the GET's
+        // The token's name, never the token; the path without its query.
+        if (!answer.caller.empty())
+            spdlog::info("admin {} {} {} token={}", method, target.substr(0, target.find('?')), answer.status, answer.caller);
         auto [wec, written] = co_await http::async_write(stream, res, use_nothrow);
         if (wec || !res.keep_alive()) break;
     }

@@ -3,6 +3,7 @@
 #include "policies/cost_model.hpp"
 #include "policies/store/usage_report.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 namespace creditgate::proxy {
@@ -27,10 +28,18 @@ json period_json(const period_spec& p) {
 
 }  // namespace
 
-json budgets_json(const metering& books) {
+bool view_scope::sees(const budget_def& b) const {
+    if (!team) return true;
+    if (b.scope.team) return *b.scope.team == *team;
+    if (b.scope.client) return std::find(clients.begin(), clients.end(), *b.scope.client) != clients.end();
+    return false;  // everyone's or an account's: spans teams
+}
+
+json budgets_json(const metering& books, const view_scope& scope) {
     json list = json::array();
     for (const budget_view& v : books.budgets()) {
         const budget_def& d = *v.def;
+        if (!scope.sees(d)) continue;
         const bool metered = d.kind == budget_kind::credits || d.kind == budget_kind::money;
         json b{{"id", d.id},
                {"kind", std::string(to_string(d.kind))},
@@ -72,9 +81,10 @@ json accounts_json(const metering& books) {
     return json{{"accounts", std::move(list)}};
 }
 
-json reservations_json(const metering& books) {
+json reservations_json(const metering& books, const view_scope& scope) {
     json list = json::array();
     for (const reservation_view& r : books.reservations()) {
+        if (scope.team && r.labels.team != *scope.team) continue;
         list.push_back({{"request_id", r.labels.request_id},
                         {"client", r.labels.client},
                         {"team", r.labels.team},
@@ -93,13 +103,18 @@ civil_date utc_today() {
     return civil_from_days(now / 86'400);
 }
 
-admin_response usage_response(ledger_store& store, std::string_view query) {
+admin_response usage_response(ledger_store& store, std::string_view query, const view_scope& scope) {
     if (!store.persistent())
         return admin_error(501, "no_ledger", "usage reports read the ledger, and storage.kind is \"memory\": nothing is kept");
     std::vector<std::pair<std::string, std::string>> params;
     for (auto& p : parse_query(query)) params.emplace_back(std::move(p.name), std::move(p.value));
     auto request = parse_usage_request(params, utc_today());
     if (!request.value) return admin_error(400, "bad_request", request.error);
+    if (scope.team) {
+        auto& team = request.value->query.team;
+        if (team && *team != *scope.team) return admin_error(403, "forbidden", "this token sees team \"" + *scope.team + "\" only");
+        team = scope.team;
+    }
     const auto rows = store.usage(request.value->query);
     if (!rows) return admin_error(503, "storage_unavailable", "the ledger cannot be read");
     switch (request.value->format) {

@@ -12,12 +12,22 @@
 namespace creditgate::proxy {
 
 using policies::amount_json;  // exact decimals: dump the views with policies::dump_exact
-nlohmann::json budgets_json(const policies::metering& books);
-nlohmann::json accounts_json(const policies::metering& books);
-nlohmann::json reservations_json(const policies::metering& books);
 
-// GET /api/v1/usage?`query`: JSON or CSV (format=csv), or a 400 naming the bad parameter.
-admin_response usage_response(policies::ledger_store& store, std::string_view query);
+// What a caller may see (SPEC §8): everything, or one team — its budgets (scoped to the team or
+// one of its clients, never `{}` or an account) and its clients' calls.
+struct view_scope {
+    std::optional<std::string> team;   // nullopt: every team
+    std::vector<std::string> clients;  // the team's clients
+    bool sees(const policies::budget_def& b) const;
+};
+
+nlohmann::json budgets_json(const policies::metering& books, const view_scope& scope = {});
+nlohmann::json accounts_json(const policies::metering& books);
+nlohmann::json reservations_json(const policies::metering& books, const view_scope& scope = {});
+
+// GET /api/v1/usage?`query`: JSON or CSV (format=csv), or a 400 naming the bad parameter. A
+// team-scoped caller gets its team's rows only (403 when it asks for another team).
+admin_response usage_response(policies::ledger_store& store, std::string_view query, const view_scope& scope = {});
 
 // GET /api/v1/instances: the fleet's instances from a shared store; otherwise this one alone
 // (`self`: its name and start).

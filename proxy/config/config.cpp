@@ -5,6 +5,7 @@
 
 #include "policies/host_pattern.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 namespace creditgate::proxy {
@@ -29,7 +30,6 @@ config_result config_parser::run() {
     if (!r.valid()) return finish();
 
     if (auto listen = r.string("listen")) read_endpoint(r, "listen", *listen, cfg_.listen);
-    read_admin(r);
     cfg_.state_dir = absolute(r.string("state_dir").value_or("var"));
     if (auto threads = r.integer("threads", 0, 256)) cfg_.threads = static_cast<unsigned>(*threads);
     read_storage(r);
@@ -40,6 +40,7 @@ config_result config_parser::run() {
     read_vendors(r);
     read_accounts(r);
     read_clients(r);
+    read_admin(r);  // after the clients: a viewer's team must be one of theirs
     read_budgets(r);
     read_top_level(r, doc);
     for (const char* section : {"budgets", "accounts", "vendors", "vendors_dir"})
@@ -90,10 +91,35 @@ void config_parser::read_admin(object_reader& parent) {
     }
     object_reader r(*node, "admin", issues_);
     if (auto listen = r.string("listen")) read_endpoint(r, "listen", *listen, cfg_.admin_listen);
-    if (auto token = r.string("token", true)) {
+    // admin.token may be left out only when admin.tokens names another admin.
+    const bool has_list = node->is_object() && node->contains("tokens");
+    if (auto token = r.string("token", !has_list)) {
         if (token->empty()) r.error("token", "must not be empty");
-        cfg_.admin_token = *token;
+        cfg_.admin_tokens.push_back({"admin", *token, admin_role::admin, {}});
     }
+    for_each_item(r, "tokens", "tokens", [&](const json& item, const std::string& path) {
+        object_reader t(item, "admin." + path, issues_);
+        if (!t.valid()) return;
+        admin_token_config token;
+        token.name = t.string("name", true).value_or("");
+        token.token = t.string("token", true).value_or("");
+        const std::string role = t.string("role", true).value_or("admin");
+        if (role == "viewer") token.role = admin_role::viewer;
+        else if (role != "admin") t.error("role", "must be \"admin\" or \"viewer\"");
+        if (auto team = t.string("team", token.role == admin_role::viewer)) token.team = *team;
+        if (token.role == admin_role::admin && t.has("team")) t.error("team", "applies only to viewers (an admin sees every team)");
+        if (token.role == admin_role::viewer && !token.team.empty() &&
+            std::none_of(cfg_.clients.begin(), cfg_.clients.end(), [&](const client_config& c) { return c.team == token.team; }))
+            t.error("team", "no client is in team \"" + token.team + "\"");
+        if (t.has("name") && token.name.empty()) t.error("name", "must not be empty");
+        if (t.has("token") && token.token.empty()) t.error("token", "must not be empty");
+        for (const auto& other : cfg_.admin_tokens) {
+            if (!token.name.empty() && other.name == token.name) t.error("name", "token name \"" + token.name + "\" is used twice");
+            if (!token.token.empty() && other.token == token.token) t.error("token", "the same token is given twice (as \"" + other.name + "\")");
+        }
+        t.finish();
+        cfg_.admin_tokens.push_back(std::move(token));
+    });
     r.finish();
 }
 

@@ -40,6 +40,7 @@ struct storage_config {
     std::optional<std::string> instance;  // default "<hostname>:<proxy port>" ("<hostname>:pid<pid>" on port 0)
     std::int64_t lease_target_s = 10, lease_ttl_s = 30;
     std::int64_t buffer_rows = 100'000;
+    std::int64_t retention_days = 400;  // 0 keeps every row (SPEC §7)
 };
 
 enum class log_format { text, json };
@@ -70,11 +71,20 @@ struct client_config {
     std::string secret;  // secret: never logged or shown
 };
 
+// A bearer token of the admin listener (SPEC §8). `admin.token` is one named "admin".
+enum class admin_role { admin, viewer };
+struct admin_token_config {
+    std::string name;   // logged with each request instead of the token
+    std::string token;  // secret: never logged or shown
+    admin_role role = admin_role::admin;
+    std::string team;   // viewers: the one team they see
+};
+
 struct config {
     std::string file;  // absolute path of the config file
     endpoint listen{"127.0.0.1", 8080};
     endpoint admin_listen{"127.0.0.1", 9090};
-    std::string admin_token;
+    std::vector<admin_token_config> admin_tokens;
     std::string state_dir;
     unsigned threads = 0;
     storage_config storage;

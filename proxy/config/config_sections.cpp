@@ -31,6 +31,7 @@ void config_parser::read_storage(object_reader& parent) {
         cfg_.storage.instance = *instance;
     }
     if (auto rows = r.integer("buffer_rows", 1, 100'000'000)) cfg_.storage.buffer_rows = *rows;
+    if (auto days = r.integer("retention_days", 0, 100'000)) cfg_.storage.retention_days = *days;
     if (const json* lease = r.get("lease")) {
         object_reader l(*lease, "storage.lease", issues_);
         if (auto target = l.integer("target_s", 1, 3600)) cfg_.storage.lease_target_s = *target;

@@ -49,7 +49,8 @@ TEST_CASE("the example config validates", "[config]") {
     for (const auto& line : r.issues.formatted()) UNSCOPED_INFO(line);
     REQUIRE(r.value);
     CHECK(r.value->vendors.size() == 5);
-    CHECK(r.value->admin_token == "dev-token");
+    REQUIRE(r.value->admin_tokens.size() == 1);
+    CHECK(r.value->admin_tokens[0].token == "dev-token");
 }
 
 TEST_CASE("a minimal config and its derived values", "[config]") {
@@ -116,7 +117,7 @@ TEST_CASE("top-level mistakes", "[config]") {
     CHECK(has_issue(parse(R"({"admin": {"token": "${ADMIN_TOKEN}"}})"), "admin.token", "ADMIN_TOKEN"));
     auto with_env = parse(R"({"admin": {"token": "${ADMIN_TOKEN}"}})", {{"ADMIN_TOKEN", "from-env"}});
     REQUIRE(with_env.value);
-    CHECK(with_env.value->admin_token == "from-env");
+    CHECK(with_env.value->admin_tokens.at(0).token == "from-env");
     // All errors at once, not just the first.
     auto many = parse(R"({"admin": {"token": ""}, "threads": "x", "colour": 1})");
     CHECK(many.issues.items().size() >= 3);
@@ -133,4 +134,52 @@ TEST_CASE("a profile's errors name the profile file", "[config]") {
     for (const auto& i : r.issues.items()) named = named || (i.file == profile.string() && i.path == "upstream_tls");
     CHECK(named);
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("admin tokens: roles, teams, no empty or repeated token", "[config]") {
+    // A config with admin.tokens in place of the minimal admin section.
+    auto with_admin = [](const std::string& admin) {
+        std::string text = config_text("");
+        const std::string minimal = R"("admin": {"listen": "127.0.0.1:0", "token": "t"})";
+        text.replace(text.find(minimal), minimal.size(), "\"admin\": " + admin);
+        return parse(text);
+    };
+    auto ok = with_admin(R"({"token": "t", "tokens": [{"name": "lead", "token": "l", "role": "admin"},
+                                                     {"name": "growth", "token": "g", "role": "viewer", "team": "growth"}]})");
+    for (const auto& line : ok.issues.formatted()) UNSCOPED_INFO(line);
+    REQUIRE(ok.value);
+    REQUIRE(ok.value->admin_tokens.size() == 3);
+    CHECK(ok.value->admin_tokens[0].name == "admin");
+    CHECK(ok.value->admin_tokens[2].role == admin_role::viewer);
+    CHECK(ok.value->admin_tokens[2].team == "growth");
+    // admin.token may go when the list has the tokens.
+    CHECK(with_admin(R"({"tokens": [{"name": "lead", "token": "l", "role": "admin"}]})").value);
+    CHECK(has_issue(with_admin(R"({"tokens": [{"name": "lead", "token": "l"}]})"), "admin.tokens[0].role", "required"));
+
+    struct bad {
+        const char* admin;
+        const char* path;
+        const char* says;
+    };
+    const bad table[] = {
+        {R"({})", "admin.token", "required"},
+        {R"({"token": ""})", "admin.token", "must not be empty"},
+        {R"({"token": "t", "tokens": [{"name": "a", "token": "", "role": "admin"}]})", "admin.tokens[0].token", "must not be empty"},
+        {R"({"token": "t", "tokens": [{"name": "a", "token": "t", "role": "admin"}]})", "admin.tokens[0].token", "given twice"},
+        {R"({"token": "t", "tokens": [{"name": "admin", "token": "x", "role": "admin"}]})", "admin.tokens[0].name", "used twice"},
+        {R"({"token": "t", "tokens": [{"name": "v", "token": "x", "role": "viewer"}]})", "admin.tokens[0].team", "required"},
+        {R"({"token": "t", "tokens": [{"name": "v", "token": "x", "role": "viewer", "team": "grwoth"}]})", "admin.tokens[0].team",
+         "no client is in team \"grwoth\""},
+        {R"({"token": "t", "tokens": [{"name": "v", "token": "x", "role": "owner"}]})", "admin.tokens[0].role", "\"viewer\""},
+        {R"({"token": "t", "tokens": [{"name": "v", "token": "x", "role": "admin", "team": "growth"}]})", "admin.tokens[0].team", "only to viewers"},
+        {R"({"token": "t", "tokens": [{"name": "v", "token": "x", "role": "admin", "colour": 1}]})", "admin.tokens[0].colour", ""},
+        {R"({"token": "t", "tokens": {"name": "v"}})", "admin.tokens", "list"},
+    };
+    for (const auto& b : table) {
+        INFO(b.admin);
+        const auto r = with_admin(b.admin);
+        for (const auto& line : r.issues.formatted()) UNSCOPED_INFO(line);
+        CHECK_FALSE(r.value);
+        CHECK(has_issue(r, b.path, b.says));
+    }
 }
