@@ -58,6 +58,7 @@ json budgets_json(const metering& books, const view_scope& scope) {
                {"mode", d.mode == budget_mode::shadow ? "shadow" : "enforce"},
                {"queued", v.queued},
                {"would_block", v.would_block},
+               {"soft_limit", d.soft_limit ? amount_json(*d.soft_limit) : json(nullptr)},
                {"soft_limit_reached", v.soft_limit_reached}};
         if (d.kind == budget_kind::rate) b["rate"] = std::to_string(d.rate.tokens) + "/" + std::to_string(d.rate.per_seconds) + "s";
         list.push_back(std::move(b));

@@ -63,9 +63,11 @@ void metrics::record(const exchange_counts& c) {
     std::lock_guard lock(mutex_);
     ++at(requests_, {c.client, c.team, c.vendor, c.label});
     if (c.cost && !c.vendor.empty()) at(credits_, {c.client, c.team, c.vendor}) += *c.cost;
-    ++buckets_[static_cast<std::size_t>(bucket)];
-    duration_sum_ += seconds;
-    ++duration_count_;
+    if (c.cost_usd && !c.vendor.empty()) at(usd_, {c.client, c.team, c.vendor}) += *c.cost_usd;
+    histogram& h = at(durations_, {c.vendor});
+    ++h.buckets[static_cast<std::size_t>(bucket)];
+    h.sum += seconds;
+    ++h.count;
 }
 
 std::string metrics::render(const policies::metering& books) const {
@@ -81,24 +83,33 @@ std::string metrics::render(const policies::metering& books) const {
             label(out, "decision", k[3]);
             out += "} " + std::to_string(n) + '\n';
         }
+        auto by_payer = [&out](std::string_view name, const labelled<3, policies::money>& sums) {
+            for (const auto& [k, m] : sums) {
+                out += name;
+                out += '{';
+                label(out, "client", k[0], true);
+                label(out, "team", k[1]);
+                label(out, "vendor", k[2]);
+                out += "} " + m.to_string() + '\n';
+            }
+        };
         header(out, "creditgate_credits_total", "counter", "Settled cost in each vendor's unit, by client, team and vendor.");
-        for (const auto& [k, m] : credits_) {
-            out += "creditgate_credits_total{";
-            label(out, "client", k[0], true);
-            label(out, "team", k[1]);
-            label(out, "vendor", k[2]);
-            out += "} " + m.to_string() + '\n';
+        by_payer("creditgate_credits_total", credits_);
+        header(out, "creditgate_cost_usd_total", "counter", "Settled cost in US dollars (vendors with usd_per_unit), by client, team and vendor.");
+        by_payer("creditgate_cost_usd_total", usd_);
+        header(out, "creditgate_request_duration_seconds", "histogram", "Time from a request's head to the end of its exchange, by vendor.");
+        for (const auto& [vendor, h] : durations_) {
+            std::string labels = "vendor=\"" + escape_label(vendor[0]) + "\"";
+            std::uint64_t cumulative = 0;
+            for (std::size_t i = 0; i < h.buckets.size(); ++i) {
+                cumulative += h.buckets[i];
+                out += "creditgate_request_duration_seconds_bucket{" + labels + ",le=\"";
+                out += i < bucket_bounds.size() ? number(bucket_bounds[i]) : std::string("+Inf");
+                out += "\"} " + std::to_string(cumulative) + '\n';
+            }
+            out += "creditgate_request_duration_seconds_sum{" + labels + "} " + number(h.sum) + '\n';
+            out += "creditgate_request_duration_seconds_count{" + labels + "} " + std::to_string(h.count) + '\n';
         }
-        header(out, "creditgate_request_duration_seconds", "histogram", "Time from a request's head to the end of its exchange.");
-        std::uint64_t cumulative = 0;
-        for (std::size_t i = 0; i < buckets_.size(); ++i) {
-            cumulative += buckets_[i];
-            out += "creditgate_request_duration_seconds_bucket{le=\"";
-            out += i < bucket_bounds.size() ? number(bucket_bounds[i]) : std::string("+Inf");
-            out += "\"} " + std::to_string(cumulative) + '\n';
-        }
-        out += "creditgate_request_duration_seconds_sum " + number(duration_sum_) + '\n';
-        out += "creditgate_request_duration_seconds_count " + std::to_string(duration_count_) + '\n';
     }
     header(out, "creditgate_credits_frozen", "gauge", "What calls in flight hold, by budget (calls for concurrency budgets).");
     const auto budgets = books.budgets();
@@ -112,6 +123,31 @@ std::string metrics::render(const policies::metering& books) const {
         out += "creditgate_budget_remaining{";
         label(out, "budget", b.def->id, true);
         out += "} " + b.remaining.to_string() + '\n';
+    }
+    // Limits and use in each budget's unit ("calls" for concurrency, "tokens" for rate budgets).
+    auto unit_of = [](const policies::budget_view& b) -> std::string_view {
+        if (!b.unit.empty()) return b.unit;
+        return b.def->kind == policies::budget_kind::concurrency ? "calls" : "tokens";
+    };
+    header(out, "creditgate_budget_limit", "gauge", "Each budget's limit in its unit.");
+    for (const auto& b : budgets) {
+        out += "creditgate_budget_limit{";
+        label(out, "budget", b.def->id, true);
+        label(out, "unit", unit_of(b));
+        out += "} " + b.limit.to_string() + '\n';
+    }
+    header(out, "creditgate_budget_used", "gauge", "What each budget's period has used (settled, plus pending rows of a crash).");
+    for (const auto& b : budgets) {
+        out += "creditgate_budget_used{";
+        label(out, "budget", b.def->id, true);
+        label(out, "unit", unit_of(b));
+        out += "} " + b.used.to_string() + '\n';
+    }
+    header(out, "creditgate_budget_soft_limit_reached", "gauge", "1 once used + frozen reached a budget's soft_limit this period.");
+    for (const auto& b : budgets) {
+        out += "creditgate_budget_soft_limit_reached{";
+        label(out, "budget", b.def->id, true);
+        out += b.soft_limit_reached ? "} 1\n" : "} 0\n";
     }
     header(out, "creditgate_upstream_balance", "gauge", "Each account's remaining balance at its vendor, as admission uses it.");
     for (const auto& a : books.accounts()) {

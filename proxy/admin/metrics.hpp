@@ -21,6 +21,7 @@ struct exchange_counts {
     std::string_view client, team, vendor;
     std::string_view label;  // the books' decision, or how the exchange ended ("forwarded", a refusal code, ...)
     std::optional<policies::money> cost;  // metered calls: the settled cost
+    std::optional<policies::money> cost_usd;  // and in dollars, when the vendor has usd_per_unit
     std::chrono::steady_clock::duration elapsed{};
 };
 
@@ -48,9 +49,13 @@ private:
     mutable std::mutex mutex_;
     labelled<4, std::uint64_t> requests_;     // client, team, vendor, decision
     labelled<3, policies::money> credits_;    // client, team, vendor
-    std::array<std::uint64_t, bucket_bounds.size() + 1> buckets_{};    // the last one is +Inf
-    double duration_sum_ = 0;
-    std::uint64_t duration_count_ = 0;
+    labelled<3, policies::money> usd_;        // client, team, vendor
+    struct histogram {
+        std::array<std::uint64_t, bucket_bounds.size() + 1> buckets{};  // the last one is +Inf
+        double sum = 0;
+        std::uint64_t count = 0;
+    };
+    labelled<1, histogram> durations_;  // by vendor ("" for traffic that is no vendor's)
 };
 
 // The label text of Prometheus: backslash, double quote and newline escaped.

@@ -23,7 +23,10 @@ exchange_counts counts_of(const exchange_record& r, std::chrono::steady_clock::d
     c.vendor = r.vendor;
     // The decision when the books made one; else how it ended; else "forwarded".
     c.label = r.decision ? policies::to_string(*r.decision) : !outcome_name(r).empty() ? outcome_name(r) : "forwarded";
-    if (!r.vendor.empty()) c.cost = r.cost;
+    if (!r.vendor.empty()) {
+        c.cost = r.cost;
+        c.cost_usd = r.cost_usd;
+    }
     c.elapsed = elapsed;
     return c;
 }

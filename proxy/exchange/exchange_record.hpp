@@ -38,6 +38,7 @@ struct exchange_record {
     std::string account;  // policies::account_ref::name()
     std::optional<policies::decision> decision;
     std::optional<policies::money> cost;  // settled, in the vendor's unit
+    std::optional<policies::money> cost_usd;  // the same in dollars, when the vendor has usd_per_unit
 
     void refused(policies::refusal_code code) {
         end = ending::refused;

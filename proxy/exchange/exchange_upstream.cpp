@@ -4,6 +4,7 @@
 #include "proxy/exchange/exchange.hpp"
 
 #include "proxy/exchange/inspection.hpp"
+#include "policies/store/call_row.hpp"
 #include "proxy/net/disconnect_watch.hpp"
 
 #include <boost/beast/http/read.hpp>
@@ -175,6 +176,7 @@ task<void> metered_exchange::settle_and_relay() {
     const policies::settlement settled = settle_answer(request_.vendor, call_, res.result_int(), res, held_body, body_complete, limit);
     call_.commit(settled);
     record_.cost = settled.actual;
+    record_.cost_usd = policies::settled_usd(settled.actual, request_.vendor.usd_per_unit);
     record_.status = res.result_int();
 
     const bool keep_alive = parser_.get().keep_alive() && framing.client != body_framing::until_close && !inspect_error;

@@ -24,7 +24,8 @@ class Metrics(harness.VendorTestCase):
             clients=clients,
             accounts=[{"id": "sa", "vendor": "scraperapi", "api_key": "SA-KEY"},
                       {"id": "nj", "vendor": "neuji", "api_key": "NJ-KEY"}],
-            budgets=[{"id": "sa-budget", "vendor": "scraperapi", "limit": 12}])
+            budgets=[{"id": "sa-budget", "vendor": "scraperapi", "limit": 12, "soft_limit": 0.5},
+                     {"id": "nj-budget", "vendor": "neuji", "limit": 1000}])
         proxy = self.start_proxy(config)
         # The launch poll reads Neuji's balance first, so its call settles by the balance drop.
         self.wait_until(lambda: any(a["id"] == "nj" and a["source"] == "poll"
@@ -64,8 +65,20 @@ class Metrics(harness.VendorTestCase):
         self.assertEqual(value("creditgate_credits_frozen", budget="sa-budget"), 0)
         self.assertEqual(value("creditgate_budget_remaining", budget="sa-budget"), 2)
         self.assertEqual(value("creditgate_upstream_balance", vendor="neuji", account="nj"), 100000 - 4)
-        self.assertEqual(value("creditgate_request_duration_seconds", "creditgate_request_duration_seconds_count"), 6)
-        self.assertEqual(value("creditgate_request_duration_seconds", "creditgate_request_duration_seconds_bucket", le="+Inf"), 6)
+        # The latency histogram by vendor: 4 ScraperAPI exchanges, 1 Neuji, the 407 under vendor="".
+        def count(vendor):
+            return value("creditgate_request_duration_seconds", "creditgate_request_duration_seconds_count", vendor=vendor)
+        self.assertEqual((count("scraperapi"), count("neuji"), count("")), (4, 1, 1))
+        self.assertEqual(value("creditgate_request_duration_seconds", "creditgate_request_duration_seconds_bucket",
+                               vendor="scraperapi", le="+Inf"), 4)
+        # Dollars: 10 credits × $0.00049 and 4 cents × $0.01.
+        self.assertEqual(Decimal(str(value("creditgate_cost_usd", client="eu-1", vendor="scraperapi"))), Decimal("0.0049"))
+        self.assertEqual(Decimal(str(value("creditgate_cost_usd", client="eu-1", vendor="neuji"))), Decimal("0.04"))
+        self.assertEqual(value("creditgate_budget_limit", budget="sa-budget", unit="credits"), 12)
+        self.assertEqual(value("creditgate_budget_used", budget="sa-budget", unit="credits"), 10)
+        self.assertEqual(value("creditgate_budget_soft_limit_reached", budget="sa-budget"), 1)
+        self.assertEqual(value("creditgate_budget_soft_limit_reached", budget="nj-budget"), 0)
+        self.assertEqual(value("creditgate_budget_limit", budget="nj-budget", unit="cents"), 1000)
         self.assertNotIn("SA-KEY", r.text)
         self.assertNotIn("odd-secret", r.text)
 

@@ -159,7 +159,8 @@ class ProxyTestCase(unittest.TestCase):
     def tearDownClass(cls):
         for child in cls.children:
             child.close()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        if not os.environ.get("CREDITGATE_KEEP_TMP"):
+            shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def base_config(self, **overrides):
         config = {

@@ -1,1 +1,397 @@
+// The usage page (SPEC §11): reads the documented admin routes with the token kept in
+// sessionStorage, and draws its chart as SVG itself (a few dozen lines; no library to vendor).
 "use strict";
+
+const state = {
+  token: sessionStorage.getItem("creditgate-token") || "",
+  days: 30, team: "", client: "", vendor: "", measure: "requests",
+  viewer: false, catalog: { teams: [], clients: [], vendors: [] }, budgets: [], liveTimer: 0, loadSeq: 0,
+};
+const $ = (id) => document.getElementById(id);
+const MICRO = 1e6;
+
+// ---- numbers and dates ----
+const micros = (x) => Math.round(Number(x || 0) * MICRO);  // sums in integer µ: exact, like the ledger's
+const fromMicros = (m) => m / MICRO;
+const groupInt = (n) => Math.round(n).toLocaleString("en-US");
+function amount(x) {  // up to 6 decimals, trailing zeros dropped
+  const v = Number(x);
+  if (!Number.isFinite(v)) return "—";
+  return v.toLocaleString("en-US", { maximumFractionDigits: Math.abs(v) >= 100 ? 2 : 6 });
+}
+const dollars = (x) => "$" + Number(x).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+function short(v) {  // chart axis: thousands past 1,000
+  const a = Math.abs(v);
+  if (a >= 1e6) return +(v / 1e6).toFixed(1) + "M";
+  if (a >= 1000) return +(v / 1000).toFixed(1) + "k";
+  return String(+v.toFixed(a < 10 && v % 1 ? 2 : 0));
+}
+const isoDay = (d) => d.toISOString().slice(0, 10);
+function addDays(day, n) { const d = new Date(day + "T00:00:00Z"); d.setUTCDate(d.getUTCDate() + n); return isoDay(d); }
+function range() {
+  const to = isoDay(new Date());
+  const from = addDays(to, 1 - state.days);
+  return { from, to, prevFrom: addDays(from, -state.days), prevTo: addDays(from, -1) };
+}
+function ago(iso) {
+  if (!iso) return "never";
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  if (s < 90) return s + " s ago";
+  if (s < 5400) return Math.round(s / 60) + " min ago";
+  if (s < 172800) return Math.round(s / 3600) + " h ago";
+  return Math.round(s / 86400) + " days ago";
+}
+const dayLabel = (day) => new Date(day + "T00:00:00Z").toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v; else if (k === "text") e.textContent = v; else e.setAttribute(k, v);
+  }
+  for (const c of children) if (c != null) e.append(c);
+  return e;
+}
+
+// ---- the admin routes ----
+class Unauthorized extends Error {}
+async function api(path) {
+  const r = await fetch(path, { headers: { Authorization: "Bearer " + state.token }, cache: "no-store" });
+  if (r.status === 401) throw new Unauthorized();
+  if (r.status === 403) return null;  // a viewer on an admin-only route
+  const body = await r.json();
+  if (!r.ok) throw new Error((body.error && body.error.message) || "HTTP " + r.status);
+  return body;
+}
+function usageQuery(from, to, groupBy) {
+  const p = new URLSearchParams({ from, to, group_by: groupBy });
+  for (const k of ["team", "client", "vendor"]) if (state[k]) p.set(k, state[k]);
+  return "/api/v1/usage?" + p;
+}
+function total(rows) {
+  const t = { requests: 0, succeeded: 0, failed: 0, rejected: 0, credits: 0, usd: 0, latencyWeighted: 0, forwarded: 0 };
+  for (const r of rows) {
+    t.requests += r.requests; t.succeeded += r.succeeded; t.failed += r.failed; t.rejected += r.rejected;
+    t.credits += micros(r.credits); t.usd += micros(r.cost_usd);
+    t.latencyWeighted += r.avg_latency_ms * (r.succeeded + r.failed); t.forwarded += r.succeeded + r.failed;
+  }
+  return t;
+}
+
+// ---- login ----
+function showLogin(message) {
+  clearInterval(state.liveTimer);
+  $("usage").hidden = true;
+  $("login").hidden = false;
+  $("login-error").hidden = !message;
+  $("login-error").textContent = message || "";
+  $("token").focus();
+}
+async function start() {
+  try {
+    const accounts = await api("/api/v1/accounts");
+    state.viewer = accounts === null;
+    await loadCatalog();
+  } catch (e) {
+    sessionStorage.removeItem("creditgate-token");
+    return showLogin(e instanceof Unauthorized ? "That token is not valid here." : String(e.message || e));
+  }
+  $("login").hidden = true;
+  $("usage").hidden = false;
+  $("who").textContent = state.viewer ? "Viewer: team " + (state.catalog.teams[0] || "—") : "Admin";
+  $("accounts-panel").hidden = state.viewer;
+  if (state.viewer && state.catalog.teams.length === 1) state.team = state.catalog.teams[0];
+  fillFilters();
+  await load();
+  clearInterval(state.liveTimer);
+  state.liveTimer = setInterval(live, 5000);
+}
+
+// Teams, clients and vendors to filter by: what the last 90 days and the budgets name. A viewer's
+// answers carry its team only, so its filters offer nothing else.
+async function loadCatalog() {
+  const to = isoDay(new Date());
+  const p = new URLSearchParams({ from: addDays(to, -89), to, group_by: "team,client,vendor" });
+  const [usage, budgets] = await Promise.all([api("/api/v1/usage?" + p).catch(() => ({ rows: [] })), api("/api/v1/budgets")]);
+  const teams = new Set(), clients = new Map(), vendors = new Set();
+  for (const r of usage.rows || []) { teams.add(r.team); clients.set(r.client, r.team); vendors.add(r.vendor); }
+  for (const b of budgets.budgets) {
+    if (b.scope.team) teams.add(b.scope.team);
+    if (b.scope.client && !clients.has(b.scope.client)) clients.set(b.scope.client, b.scope.team || "");
+    if (b.vendor && b.vendor !== "*") vendors.add(b.vendor);
+  }
+  state.catalog = { teams: [...teams].sort(), clients: [...clients.entries()].sort(), vendors: [...vendors].sort() };
+}
+function fillFilters() {
+  const fill = (select, all, values) => {
+    const keep = select.value;
+    select.replaceChildren(el("option", { value: "", text: all }), ...values.map((v) => el("option", { value: v, text: v })));
+    select.value = values.includes(keep) ? keep : "";
+  };
+  fill($("f-team"), state.viewer ? "Team" : "All teams", state.catalog.teams);
+  if (state.viewer) { $("f-team").value = state.team; $("f-team").firstChild.remove(); }
+  fill($("f-client"), "All clients", state.catalog.clients.filter(([, t]) => !state.team || t === state.team).map(([c]) => c));
+  fill($("f-vendor"), "All vendors", state.catalog.vendors);
+  state.client = $("f-client").value;
+}
+
+// ---- one load of every section ----
+async function load() {
+  const seq = ++state.loadSeq;
+  const { from, to, prevFrom, prevTo } = range();
+  $("error").hidden = true;
+  try {
+    const [days, now, before, budgets, accounts] = await Promise.all([
+      api(usageQuery(from, to, "day")), api(usageQuery(from, to, "vendor")), api(usageQuery(prevFrom, prevTo, "")),
+      api("/api/v1/budgets"), state.viewer ? null : api("/api/v1/accounts"),
+    ]);
+    if (seq !== state.loadSeq) return;  // a newer load is on its way
+    state.budgets = budgets.budgets;
+    const vendorsInRange = new Set(now.rows.map((r) => r.vendor));
+    const singleVendor = state.vendor || (vendorsInRange.size === 1 ? [...vendorsInRange][0] : "");
+    renderCards(total(now.rows), total(before.rows), singleVendor);
+    renderChart(days.rows, from, to, singleVendor);
+    renderBudgets();
+    if (accounts) renderAccounts(accounts.accounts);
+    document.body.dataset.loaded = from + ".." + to + "|" + state.team + "|" + state.client + "|" + state.vendor + "|" + seq;
+  } catch (e) {
+    if (e instanceof Unauthorized) return showLogin("The token is no longer valid.");
+    $("error").textContent = "Could not load: " + (e.message || e);
+    $("error").hidden = false;
+  }
+  live();
+}
+
+function setValue(id, text, raw) { $(id).textContent = text; $(id).dataset.value = raw; }
+
+function renderCards(t, prev, singleVendor) {
+  setValue("c-requests", groupInt(t.requests), t.requests);
+  const trend = $("c-trend");
+  trend.replaceChildren();
+  if (prev.requests > 0) {
+    const pct = ((t.requests - prev.requests) / prev.requests) * 100;
+    const up = pct >= 0;
+    trend.append(el("span", { class: up ? "up" : "down", text: (up ? "▲ " : "▼ ") + Math.abs(pct).toFixed(1) + "%" }),
+      " vs previous " + state.days + " days");
+    trend.dataset.value = pct.toFixed(1);
+  } else {
+    trend.textContent = t.requests > 0 ? "no calls in the previous " + state.days + " days" : "—";
+    trend.dataset.value = "";
+  }
+  const settled = t.succeeded + t.failed;
+  setValue("c-success", settled ? ((t.succeeded / settled) * 100).toFixed(1) + "%" : "—", settled ? (t.succeeded / settled).toFixed(4) : "");
+  $("c-success-sub").textContent = settled ? groupInt(t.succeeded) + " of " + groupInt(settled) + " answered · " + groupInt(t.rejected) + " refused" : "no forwarded calls";
+  // Credits are one vendor's unit; across vendors only dollars add up (SPEC §8).
+  const inCredits = Boolean(singleVendor);
+  $("c-credits-title").textContent = inCredits ? "Credits used" : "Spend";
+  setValue("c-credits", inCredits ? amount(fromMicros(t.credits)) : dollars(fromMicros(t.usd)), fromMicros(inCredits ? t.credits : t.usd));
+  const budget = cycleBudget(inCredits ? singleVendor : null);
+  const cycle = $("c-cycle");
+  if (budget) {
+    const fmt = budget.kind === "money" ? dollars : amount;
+    cycle.textContent = fmt(budget.used) + " of " + fmt(budget.limit) + " this cycle (" + budget.id + ")";
+    cycle.dataset.budget = budget.id;
+  } else {
+    cycle.textContent = inCredits ? singleVendor + " credits in the range" : "no budget covers this selection";
+    cycle.dataset.budget = "";
+  }
+  setValue("c-latency", t.forwarded ? Math.round(t.latencyWeighted / t.forwarded).toLocaleString("en-US") + " ms" : "—",
+    t.forwarded ? (t.latencyWeighted / t.forwarded).toFixed(1) : "");
+}
+
+// The budget the credits card measures against: of the right kind and vendor, the most specific
+// scope that covers the selection.
+function cycleBudget(vendor) {
+  const clientTeam = (state.catalog.clients.find(([c]) => c === state.client) || [])[1];
+  const rank = (b) => {
+    const s = b.scope;
+    if (s.account || s.path_prefix) return -1;
+    if (s.client) return state.client && s.client === state.client ? 3 : -1;
+    if (s.team) return (state.team && s.team === state.team) || (clientTeam && s.team === clientTeam) ? 2 : -1;
+    return state.team || state.client ? 0 : 1;
+  };
+  const fits = state.budgets.filter((b) => vendor ? b.kind === "credits" && b.vendor === vendor : b.kind === "money");
+  return fits.map((b) => [rank(b), b]).filter(([r]) => r >= 0).sort((a, b) => b[0] - a[0]).map(([, b]) => b)[0] || null;
+}
+
+function renderChart(rows, from, to, singleVendor) {
+  const box = $("chart");
+  const credits = $("chart").parentElement.querySelector('[data-measure="credits"]');
+  credits.disabled = !singleVendor;
+  credits.title = singleVendor ? "" : "Credits are per vendor: pick one vendor";
+  if (!singleVendor && state.measure === "credits") setMeasure("usd", false);
+  const label = { requests: "Requests per day", credits: (singleVendor || "") + " credits per day", usd: "Spend per day ($)" }[state.measure];
+  $("chart-title").textContent = label;
+  const byDay = new Map(rows.map((r) => [r.day, r]));
+  const points = [];
+  for (let d = from; d <= to; d = addDays(d, 1)) {
+    const r = byDay.get(d);
+    const v = !r ? 0 : state.measure === "requests" ? r.requests : fromMicros(micros(state.measure === "credits" ? r.credits : r.cost_usd));
+    points.push([d, v]);
+  }
+  box.dataset.points = JSON.stringify(points);
+  if (!rows.some((r) => r.requests > 0)) {
+    box.replaceChildren(el("div", { class: "empty", role: "status" },
+      el("p", {}, el("strong", { text: "No usage data" }), "No requests found for this period.")));
+    return;
+  }
+  box.replaceChildren(drawChart(points));
+}
+
+function drawChart(points) {
+  const NS = "http://www.w3.org/2000/svg";
+  const W = Math.max(300, $("chart").clientWidth || 800), H = 260, L = 44, R = 16, T = 24, B = 28;
+  const svg = document.createElementNS(NS, "svg");
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("role", "img");
+  const add = (tag, attrs, text) => {
+    const e = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    if (text != null) e.textContent = text;
+    svg.append(e);
+    return e;
+  };
+  const max = Math.max(...points.map((p) => p[1]));
+  const top = niceCeil(max);
+  const x = (i) => L + (points.length === 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (points.length - 1));
+  const y = (v) => T + (H - T - B) * (1 - v / top);
+  const money = state.measure === "usd";
+  for (const f of [0, 0.5, 1]) {
+    add("line", { class: "grid", x1: L, x2: W - R, y1: y(top * f), y2: y(top * f) });
+    add("text", { class: "axis", x: L - 6, y: y(top * f) + 4, "text-anchor": "end" }, (money ? "$" : "") + short(top * f));
+  }
+  // At most four date markers, the first and last among them.
+  const marks = points.length <= 4 ? points.map((_, i) => i) : [0, 1, 2, 3].map((k) => Math.round((k * (points.length - 1)) / 3));
+  marks.forEach((i, k) => {
+    const anchor = k === 0 ? "start" : k === marks.length - 1 ? "end" : "middle";
+    add("text", { class: "axis x-mark", x: x(i), y: H - 8, "text-anchor": anchor }, dayLabel(points[i][0]));
+  });
+  const line = points.map((p, i) => `${i ? "L" : "M"}${x(i).toFixed(1)},${y(p[1]).toFixed(1)}`).join("");
+  add("path", { class: "area", d: `${line}L${x(points.length - 1).toFixed(1)},${y(0)}L${x(0).toFixed(1)},${y(0)}Z` });
+  add("path", { class: "line", d: line });
+  const last = points.length - 1;
+  add("circle", { class: "last", cx: x(last), cy: y(points[last][1]), r: 5 });
+  const lastText = money ? dollars(points[last][1]) : points[last][1].toLocaleString("en-US", { maximumFractionDigits: 2 });
+  add("text", { class: "last-label", x: x(last) - 8, y: Math.max(T - 8, y(points[last][1]) - 10), "text-anchor": "end" }, lastText);
+  svg.setAttribute("aria-label", `${$("chart-title").textContent}: ${points.length} days, most recent ${lastText}`);
+  return svg;
+}
+function niceCeil(v) {
+  if (v <= 0) return 1;
+  const p = Math.pow(10, Math.floor(Math.log10(v)));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
+// ---- budgets and accounts ----
+function budgetVisible(b) {
+  if (state.vendor && b.vendor !== "*" && b.vendor !== state.vendor) return false;
+  const clientTeam = (state.catalog.clients.find(([c]) => c === state.client) || [])[1];
+  if (state.client) return !b.scope.client || b.scope.client === state.client ? !b.scope.team || b.scope.team === clientTeam : false;
+  if (state.team) return b.scope.team === state.team || (b.scope.client && (state.catalog.clients.find(([c]) => c === b.scope.client) || [])[1] === state.team);
+  return true;
+}
+function scopeText(b) {
+  const s = b.scope;
+  const who = s.client ? "client " + s.client : s.team ? "team " + s.team : s.account ? "account " + s.account : "everyone";
+  return who + (s.path_prefix ? " " + s.path_prefix : "") + " · " + (b.vendor === "*" ? "all vendors" : b.vendor);
+}
+function renderBudgets() {
+  const body = $("budgets").tBodies[0];
+  const rows = state.budgets.filter(budgetVisible).map((b) => {
+    const limit = Number(b.limit), used = Number(b.used), frozen = Number(b.frozen);
+    const pct = (v) => (limit > 0 ? Math.min(100, Math.max(0, (v / limit) * 100)) : 0);
+    const bar = el("div", { class: "bar" + (used + frozen > limit ? " over" : ""), role: "img" });
+    let figures;
+    if (b.kind === "rate") {
+      bar.append(el("span", { class: "used", style: `width:${pct(limit - Number(b.remaining))}%` }));
+      figures = amount(b.remaining) + " of " + amount(limit) + " tokens left (" + b.rate + ")";
+    } else if (b.kind === "concurrency") {
+      bar.append(el("span", { class: "used", style: `width:${pct(frozen)}%` }));
+      figures = amount(frozen) + " in flight of " + amount(limit);
+    } else {
+      const fmt = b.kind === "money" ? dollars : amount;
+      bar.append(el("span", { class: "used", style: `width:${pct(used)}%` }),
+        el("span", { class: "frozen", style: `left:${pct(used)}%;width:${Math.min(pct(frozen), 100 - pct(used))}%` }));
+      if (b.soft_limit != null) bar.append(el("span", { class: "soft", style: `left:calc(${Math.min(100, Number(b.soft_limit) * 100)}% - 1px)` }));
+      figures = fmt(used) + " used · " + fmt(frozen) + " frozen of " + fmt(limit) + (b.unit && b.kind === "credits" ? " " + b.unit : "");
+    }
+    bar.setAttribute("aria-label", figures);
+    const tags = [el("span", { class: "tag", text: b.kind })];
+    if (b.mode === "shadow") tags.push(" ", el("span", { class: "tag", text: "shadow" }));
+    if (b.soft_limit_reached) tags.push(" ", el("span", { class: "tag warn", text: "soft limit" }));
+    if (b.kind !== "rate" && b.kind !== "concurrency" && Number(b.remaining) <= 0) tags.push(" ", el("span", { class: "tag bad", text: "exhausted" }));
+    const forecast = b.forecast_exhausted_at ? new Date(b.forecast_exhausted_at).toUTCString().slice(5, 22) : "—";
+    const tr = el("tr", { "data-budget": b.id },
+      el("td", {}, el("div", { text: b.id }), ...tags), el("td", { text: scopeText(b) }),
+      el("td", {}, bar, el("div", { class: "figures", text: figures })),
+      el("td", { text: b.period_end ? b.period_end.slice(0, 10) : b.period === "none" ? "never" : "—" }), el("td", { text: forecast }));
+    tr.dataset.used = b.used; tr.dataset.frozen = b.frozen; tr.dataset.limit = b.limit;
+    return tr;
+  });
+  body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 5, class: "muted", text: "No budget applies to this selection." }))]));
+}
+function renderAccounts(accounts) {
+  const body = $("accounts").tBodies[0];
+  const rows = accounts.filter((a) => !state.vendor || a.vendor === state.vendor).map((a) => {
+    const stateCell = el("td", {});
+    if (a.exhausted) stateCell.append(el("span", { class: "tag bad", text: "exhausted" }));
+    else if (a.poll_error) stateCell.append(el("span", { class: "tag warn", text: "poll failing", title: a.poll_error }));
+    else stateCell.append(el("span", { class: "tag good", text: "ok" }));
+    if (a.poll_error && a.exhausted) stateCell.append(" ", el("span", { class: "tag warn", text: "poll failing", title: a.poll_error }));
+    return el("tr", { "data-account": a.id }, el("td", { text: a.id }), el("td", { text: a.vendor }),
+      el("td", { class: "num", text: a.remaining == null ? "unknown" : amount(a.remaining) }), el("td", { text: a.source }),
+      el("td", { text: ago(a.updated_at) }), el("td", { class: "num", text: amount(a.drift) }), stateCell);
+  });
+  body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 7, class: "muted", text: "No vendor accounts configured." }))]));
+}
+
+// ---- the live strip ----
+async function live() {
+  try {
+    const [res, budgets] = await Promise.all([api("/api/v1/reservations"), api("/api/v1/budgets")]);
+    const list = res.reservations.filter((r) => (!state.client || r.client === state.client) && (!state.vendor || r.vendor === state.vendor) &&
+      (!state.team || r.team === state.team));
+    const byVendor = new Map();
+    for (const r of list) byVendor.set(r.vendor, (byVendor.get(r.vendor) || 0) + micros(r.amount));
+    $("live-flight").textContent = groupInt(list.length);
+    $("live-frozen").textContent = byVendor.size ? [...byVendor].map(([v, m]) => amount(fromMicros(m)) + " " + v).join(" · ") : "0";
+    $("live-queued").textContent = groupInt(budgets.budgets.filter(budgetVisible).reduce((n, b) => n + b.queued, 0));
+    $("live-at").textContent = "updated " + new Date().toLocaleTimeString("en-GB", { timeZone: "UTC" }) + " UTC";
+  } catch (e) {
+    if (e instanceof Unauthorized) showLogin("The token is no longer valid.");
+  }
+}
+
+// ---- controls ----
+function setMeasure(measure, reload = true) {
+  state.measure = measure;
+  for (const b of document.querySelectorAll(".switch button")) b.setAttribute("aria-pressed", String(b.dataset.measure === measure));
+  if (reload) load();
+}
+document.addEventListener("DOMContentLoaded", () => {
+  $("login").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    state.token = $("token").value.trim();
+    sessionStorage.setItem("creditgate-token", state.token);
+    $("token").value = "";
+    start();
+  });
+  $("logout").addEventListener("click", () => {
+    sessionStorage.removeItem("creditgate-token");
+    state.token = "";
+    showLogin("");
+  });
+  for (const b of document.querySelectorAll(".range button")) {
+    b.addEventListener("click", () => {
+      state.days = Number(b.dataset.days);
+      for (const o of document.querySelectorAll(".range button")) o.setAttribute("aria-pressed", String(o === b));
+      load();
+    });
+  }
+  for (const b of document.querySelectorAll(".switch button")) b.addEventListener("click", () => setMeasure(b.dataset.measure));
+  $("f-team").addEventListener("change", () => { state.team = $("f-team").value; fillFilters(); load(); });
+  $("f-client").addEventListener("change", () => { state.client = $("f-client").value; load(); });
+  $("f-vendor").addEventListener("change", () => { state.vendor = $("f-vendor").value; load(); });
+  let resize = 0;
+  window.addEventListener("resize", () => { clearTimeout(resize); resize = setTimeout(() => state.token && !$("usage").hidden && load(), 200); });
+  if (state.token) start(); else showLogin("");
+});
