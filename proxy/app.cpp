@@ -8,6 +8,7 @@
 #include "proxy/logging.hpp"
 
 #include "certs/ca.hpp"
+#include "policies/store/retention.hpp"
 
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -60,6 +61,7 @@ void app::release_io_objects() {
     // What lives on worker 0's context goes before the context does.
     poller_.reset();
     grace_timer_.reset();
+    retention_timer_.reset();
     signals_.reset();
     admin_acceptor_.reset();
     proxy_acceptor_.reset();
@@ -147,6 +149,8 @@ int app::run() {
     reports_.emplace(1);
     asio::co_spawn(main_io, run_admin_server(*admin_acceptor_, *admin_, reports_->get_executor()), log_exception);
     for (auto& w : workers_) w->start_housekeeping();
+    retention_timer_.emplace(main_io);
+    schedule_retention(std::chrono::minutes(1));  // not at once: a start has enough to do
     poller_ = std::make_unique<balance_poller>(*workers_[0]);
     poller_->start(current_);
 
@@ -179,6 +183,24 @@ int app::run() {
     spdlog::info("stopped");
     spdlog::default_logger()->flush();
     return 0;
+}
+
+void app::schedule_retention(std::chrono::seconds after) {
+    retention_timer_->expires_after(after);
+    retention_timer_->async_wait([this](error_code ec) {
+        if (ec) return;
+        // On the reports pool: deleting a few million rows takes seconds, never a worker's.
+        asio::post(reports_->get_executor(), [current = snapshot()] {
+            const auto& cfg = current->cfg();
+            const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+            const auto plan = policies::plan_retention(utc_today(), cfg.storage.retention_days, std::nullopt, cfg.budgets, now);
+            if (!plan.before || !current->store().persistent()) return;
+            const auto deleted = current->store().prune(*plan.before);
+            if (!deleted) spdlog::warn("retention: the pass over {} failed; it runs again in a day", plan.note);
+            else if (*deleted > 0) spdlog::info("retention: deleted {} finished rows ({}); their days stay in the roll-up", *deleted, plan.note);
+        });
+        schedule_retention(std::chrono::hours(24));
+    });
 }
 
 std::optional<admin_caller> app::authenticate(std::string_view presented) {

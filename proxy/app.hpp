@@ -43,6 +43,7 @@ private:
     void begin_shutdown();
     void stop_all();
     void release_io_objects();
+    void schedule_retention(std::chrono::seconds after);
 
     config initial_;
     metrics counters_;  // before state_, which points at it
@@ -53,6 +54,7 @@ private:
     std::optional<tcp_acceptor> admin_acceptor_;
     std::optional<asio::signal_set> signals_;
     std::optional<steady_timer> grace_timer_;
+    std::optional<steady_timer> retention_timer_;  // the daily retention pass (SPEC §7)
     std::unique_ptr<admin_routes> admin_;
     std::optional<asio::thread_pool> reports_;  // usage reports query the database here, off the workers
     std::unique_ptr<balance_poller> poller_;    // its loops run on worker 0

@@ -3,6 +3,7 @@
 
 #include "certs/ca.hpp"
 #include "policies/store/pg_queries.hpp"
+#include "policies/store/retention.hpp"
 #include "policies/store/sqlite_store.hpp"
 #include "policies/store/usage_report.hpp"
 #include "proxy/admin/admin_views.hpp"
@@ -12,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -36,6 +38,8 @@ constexpr const char* usage_text =
     "                    [--client ID] [--team T] [--vendor V]\n"
     "                                          usage from the ledger in state_dir (also while serving)\n"
     "  creditgate ca init|show --config FILE   create the local CA if missing / print its path and fingerprint\n"
+    "  creditgate prune --config FILE [--before YYYY-MM-DD]\n"
+    "                                          delete finished ledger rows older than storage.retention_days now\n"
     "  creditgate --version | --help\n"
     "\n"
     "Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.\n"
@@ -52,6 +56,7 @@ struct arguments {
     std::string subcommand;  // ca init | ca show
     std::string config;
     std::vector<std::pair<std::string, std::string>> report;  // report options, as usage parameters
+    std::optional<std::string> before;                         // prune --before YYYY-MM-DD
 };
 
 // Returns an exit code when the arguments are handled (help, version, errors).
@@ -78,6 +83,9 @@ std::optional<int> parse_arguments(int argc, char** argv, arguments& out) {
             out.config = args[++i];
         } else if (a.rfind("--config=", 0) == 0) {
             out.config = a.substr(9);
+        } else if (out.command == "prune" && (a == "--before" || a.rfind("--before=", 0) == 0)) {
+            if (a == "--before" && i + 1 >= args.size()) return usage_error("--before needs a date YYYY-MM-DD");
+            out.before = a == "--before" ? args[++i] : a.substr(9);
         } else if (out.command == "report" && a.rfind("--", 0) == 0) {
             // --from X or --from=X; the names are the usage route's parameters.
             std::string name = a.substr(2), value;
@@ -98,7 +106,8 @@ std::optional<int> parse_arguments(int argc, char** argv, arguments& out) {
             return usage_error("unknown argument \"" + a + "\"");
         }
     }
-    if (out.command != "serve" && out.command != "check-config" && out.command != "ca" && out.command != "report")
+    if (out.command != "serve" && out.command != "check-config" && out.command != "ca" && out.command != "report" &&
+        out.command != "prune")
         return usage_error("unknown command \"" + out.command + "\"");
     if (out.config.empty()) return usage_error(out.command + " needs --config FILE");
     return std::nullopt;
@@ -120,6 +129,48 @@ int run_ca_command(const std::string& what, const creditgate::proxy::config& cfg
 }
 
 // The same query as GET /api/v1/usage, read from the database while a proxy may be writing it.
+// The retention pass now (SPEC §7, §13), while the proxy may be serving: the SQLite ledger takes
+// it in small transactions.
+int run_prune(const std::optional<std::string>& before_text, const creditgate::proxy::config& cfg) {
+    using namespace creditgate;
+    std::optional<policies::civil_date> before;
+    if (before_text) {
+        before = policies::parse_civil_date(*before_text);
+        if (!before) return usage_error("--before: expected a date YYYY-MM-DD, got \"" + *before_text + "\"");
+    }
+    if (cfg.storage.kind == proxy::storage_kind::memory) {
+        std::fprintf(stderr, "creditgate: storage.kind is \"memory\": there is no ledger to prune\n");
+        return exit_runtime;
+    }
+    if (cfg.storage.kind == proxy::storage_kind::postgres) {
+        std::fprintf(stderr, "creditgate: prune: storage.kind \"postgres\" is not pruned by creditgate yet; "
+                             "delete old finished rows from creditgate_calls yourself (creditgate_usage_daily keeps their days)\n");
+        return exit_usage;
+    }
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto plan = policies::plan_retention(proxy::utc_today(), cfg.storage.retention_days, before, cfg.budgets, now);
+    if (!plan.before) {
+        std::printf("%s\n", plan.note.c_str());
+        return exit_ok;
+    }
+    std::string error;
+    policies::sqlite_options options;
+    options.path = proxy::ledger_path(cfg);
+    options.read_only = true;  // to check that it is a ledger; the serving proxy keeps its writer
+    if (!policies::sqlite_store::open(options, error)) {
+        std::fprintf(stderr, "creditgate: %s\n", error.c_str());
+        return exit_runtime;
+    }
+    const auto deleted = policies::sqlite_store::prune_file(options.path, *plan.before);
+    if (!deleted) {
+        std::fprintf(stderr, "creditgate: %s: the retention pass failed (a ledger from before 0.1's schema 2 is upgraded by `serve` first)\n",
+                     options.path.c_str());
+        return exit_runtime;
+    }
+    std::printf("pruned %lld finished rows: %s; their days stay in the daily roll-up\n", static_cast<long long>(*deleted), plan.note.c_str());
+    return exit_ok;
+}
+
 int run_report(const std::vector<std::pair<std::string, std::string>>& options, const creditgate::proxy::config& cfg) {
     using namespace creditgate;
     bool has_format = false;
@@ -195,6 +246,7 @@ int main(int argc, char** argv) {
 
     if (args.command == "ca") return run_ca_command(args.subcommand, *result.value);
     if (args.command == "report") return run_report(args.report, *result.value);
+    if (args.command == "prune") return run_prune(args.before, *result.value);
 
     std::string error;
     if (!proxy::setup_logging(result.value->log, error)) {

@@ -80,6 +80,10 @@ public:
     // nullopt when the store cannot be read.
     virtual std::optional<money> used(const budget_usage_query& query) = 0;
     virtual std::optional<std::vector<usage_row>> usage(const usage_query& query) = 0;
+    // The retention pass (SPEC §7): deletes finished rows admitted before the UTC day `before`,
+    // after recording that day so that used() takes the days before it from the roll-up. The
+    // number of rows deleted; nullopt when it failed or this store keeps no rows.
+    virtual std::optional<std::int64_t> prune(civil_date /*before*/) { return std::nullopt; }
 
     // ---- a store shared by a fleet (SPEC §10); the others keep the defaults ----
     // How the books lease their budgets through this store; nullopt: they keep their own limits.

@@ -57,6 +57,16 @@ CREATE TABLE usage_daily (
 );
 )sql";
 
+// Version 2: the retention pass (sqlite_retention.cpp). Finished rows admitted before
+// pruned_before (UTC ms, a midnight) may be gone; their days are in usage_daily.
+constexpr const char* schema_v2 = R"sql(
+CREATE TABLE retention (
+  id            INTEGER PRIMARY KEY CHECK (id = 1),
+  pruned_before INTEGER NOT NULL
+);
+INSERT INTO retention VALUES (1, 0);
+)sql";
+
 }  // namespace
 
 std::unique_ptr<sqlite_store> sqlite_store::open(const sqlite_options& options, std::string& error) {
@@ -130,6 +140,7 @@ bool sqlite_store::migrate(std::string& error) {
     }
     // Each step takes the schema from version N-1 to N; later versions append here.
     if (ok && current < 1) ok = exec(write_db_, schema_v1, &error) && exec(write_db_, "INSERT INTO schema_version VALUES (1)", &error);
+    if (ok && current < 2) ok = exec(write_db_, schema_v2, &error) && exec(write_db_, "INSERT INTO schema_version VALUES (2)", &error);
     if (!ok) {
         exec(write_db_, "ROLLBACK");
         return false;

@@ -49,39 +49,52 @@ std::optional<money> sqlite_store::used(const budget_usage_query& q) {
     // the amounts are summed as whole units and µ remainders (x = x / 10^6 × 10^6 + x % 10^6,
     // each sum far from the int64 ends) and put together exactly in 128 bits.
     const std::string amount = q.in_usd ? "cost_usd" : "(CASE WHEN finished_at IS NULL THEN estimate ELSE actual END)";
-    std::string sql = "SELECT COALESCE(SUM(" + amount + " / 1000000), 0), COALESCE(SUM(" + amount + " % 1000000), 0)";
-    sql += " FROM calls WHERE admitted_at >= ? AND admitted_at < ?";
     bound_values values;
     values.integer(to_millis(q.window.start));
     values.integer(to_millis(q.window.end));
-    if (q.vendor != "*") {
-        sql += " AND vendor = ?";
-        values.text(q.vendor);
-    }
-    if (q.scope.team) {
-        sql += " AND team = ?";
-        values.text(*q.scope.team);
-    }
-    if (q.scope.client) {
-        sql += " AND client = ?";
-        values.text(*q.scope.client);
-    }
-    if (q.scope.account) {
-        sql += " AND account = ?";
-        values.text(*q.scope.account);
-    }
+    std::string where;
+    auto filter = [&](const char* column, const std::optional<std::string>& value) {
+        if (!value) return;
+        where += std::string(" AND ") + column + " = ?";
+        values.text(*value);
+    };
+    filter("vendor", q.vendor != "*" ? std::optional<std::string>(q.vendor) : std::nullopt);
+    filter("team", q.scope.team);
+    filter("client", q.scope.client);
+    filter("account", q.scope.account);
+    // Raw rows, but for finished ones the retention pass may have deleted (their days are summed below).
+    std::string sql = "SELECT COALESCE(SUM(" + amount + " / 1000000), 0), COALESCE(SUM(" + amount + " % 1000000), 0)"
+                      " FROM calls WHERE admitted_at >= ? AND admitted_at < ?" + where +
+                      " AND (finished_at IS NULL OR admitted_at >= (SELECT pruned_before FROM retention))";
+    bound_values raw_values = values;
     if (q.scope.path_prefix) {
-        // Byte-wise, as admission compares prefixes.
+        // Byte-wise, as admission compares prefixes. (The horizon never passes such a budget's window.)
         sql += " AND substr(CAST(path AS BLOB), 1, ?) = CAST(? AS BLOB)";
-        values.integer(static_cast<std::int64_t>(q.scope.path_prefix->size()));
-        values.text(*q.scope.path_prefix);
+        raw_values.integer(static_cast<std::int64_t>(q.scope.path_prefix->size()));
+        raw_values.text(*q.scope.path_prefix);
     }
     std::lock_guard lock(read_mutex_);
-    statement s(read_db_, sql);
-    if (!s) return std::nullopt;
-    values.bind(s.get());
-    if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
-    return split_sum(s.get(), 0);
+    money_sum total;
+    {
+        statement s(read_db_, sql);
+        if (!s) return std::nullopt;
+        raw_values.bind(s.get());
+        if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
+        total += split_sum(s.get(), 0);
+    }
+    if (!q.scope.path_prefix) {
+        // Days before the horizon: from the roll-up (windows start at UTC midnights).
+        const std::string column = q.in_usd ? "cost_usd" : "credits";
+        const std::string rolled = "SELECT COALESCE(SUM(" + column + " / 1000000), 0), COALESCE(SUM(" + column + " % 1000000), 0)"
+                                   " FROM usage_daily WHERE day >= ? / 86400000 AND day < MIN(? , (SELECT pruned_before FROM retention))"
+                                   " / 86400000" + where;
+        statement s(read_db_, rolled);
+        if (!s) return std::nullopt;
+        values.bind(s.get());
+        if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
+        total += split_sum(s.get(), 0);
+    }
+    return total.to_money();
 }
 
 std::optional<std::vector<usage_row>> sqlite_store::usage(const usage_query& q) {

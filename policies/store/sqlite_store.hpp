@@ -41,7 +41,7 @@ struct sqlite_options {
     std::chrono::milliseconds stop_retry{5000};
 };
 
-inline constexpr int ledger_schema_version = 1;
+inline constexpr int ledger_schema_version = 2;
 
 class sqlite_store final : public ledger_store {
 public:
@@ -55,6 +55,9 @@ public:
     bool persistent() const override { return true; }
     std::optional<money> used(const budget_usage_query& query) override;
     std::optional<std::vector<usage_row>> usage(const usage_query& query) override;
+    std::optional<std::int64_t> prune(civil_date before) override;  // sqlite_retention.cpp
+    // The same on a ledger file another process may be writing (`creditgate prune`).
+    static std::optional<std::int64_t> prune_file(const std::string& path, civil_date before);
 
     // Rows moved out of memory to the spill file because writes kept failing and the retry queue was full.
     std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }

@@ -83,6 +83,12 @@ admin_response admin_routes::guarded(std::string_view method, std::string_view p
         if (path == "/api/v1/accounts" || path == "/api/v1/instances" || path == "/metrics")
             return admin_error(403, "forbidden", "a viewer token sees its team only; this route spans every team");
     }
+    if (path == "/api/v1/token") {  // who the page is talking as: it adapts to a viewer without probing
+        if (!is_read(method)) return admin_error(405, "method_not_allowed", "use GET");
+        nlohmann::json me{{"name", caller.name}, {"role", caller.admin() ? "admin" : "viewer"}, {"team", nullptr}};
+        if (caller.team) me["team"] = *caller.team;
+        return json_answer(me.dump());
+    }
     if (path == "/api/v1/reload") {
         if (method != "POST") return admin_error(405, "method_not_allowed", "use POST");
         const auto errors = hooks_.reload();

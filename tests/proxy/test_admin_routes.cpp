@@ -85,6 +85,9 @@ TEST_CASE("a viewer reads its team's views and nothing else", "[admin]") {
     CHECK(routes.handle("GET", "/api/v1/budgets", "Bearer v1ew").body == "{\"team\":\"growth\"}\n");
     CHECK(routes.handle("GET", "/api/v1/usage?group_by=day", "Bearer v1ew").body == "group_by=day|growth");
     CHECK(routes.handle("GET", "/api/v1/budgets", "Bearer t0ken").body == "{\"team\":\"*\"}\n");
+    CHECK(routes.handle("GET", "/api/v1/token", "Bearer v1ew").body == "{\"name\":\"growth-lead\",\"role\":\"viewer\",\"team\":\"growth\"}\n");
+    CHECK(routes.handle("GET", "/api/v1/token", "Bearer t0ken").body == "{\"name\":\"admin\",\"role\":\"admin\",\"team\":null}\n");
+    CHECK(routes.handle("GET", "/api/v1/token", "Bearer nope").status == 401);
 }
 
 TEST_CASE("a reload that fails reports the errors", "[admin]") {

@@ -41,11 +41,16 @@ function ago(iso) {
   if (s < 172800) return Math.round(s / 3600) + " h ago";
   return Math.round(s / 86400) + " days ago";
 }
+const utcMoment = (iso) => new Date(iso).toLocaleString("en-US", { month: "short", day: "numeric", year: "numeric", hour: "2-digit",
+  minute: "2-digit", hourCycle: "h23", timeZone: "UTC" }) + " UTC";
 const dayLabel = (day) => new Date(day + "T00:00:00Z").toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
-    if (k === "class") e.className = v; else if (k === "text") e.textContent = v; else e.setAttribute(k, v);
+    if (k === "class") e.className = v;
+    else if (k === "text") e.textContent = v;
+    else if (k === "style") Object.assign(e.style, v);  // CSSOM, which the page's CSP allows (style attributes it does not)
+    else e.setAttribute(k, v);
   }
   for (const c of children) if (c != null) e.append(c);
   return e;
@@ -87,8 +92,9 @@ function showLogin(message) {
 }
 async function start() {
   try {
-    const accounts = await api("/api/v1/accounts");
-    state.viewer = accounts === null;
+    const me = await api("/api/v1/token");
+    state.viewer = me.role === "viewer";
+    state.me = me;
     await loadCatalog();
   } catch (e) {
     sessionStorage.removeItem("creditgate-token");
@@ -96,9 +102,9 @@ async function start() {
   }
   $("login").hidden = true;
   $("usage").hidden = false;
-  $("who").textContent = state.viewer ? "Viewer: team " + (state.catalog.teams[0] || "—") : "Admin";
+  $("who").textContent = (state.viewer ? "Viewer · team " + state.me.team : "Admin") + " (" + state.me.name + ")";
   $("accounts-panel").hidden = state.viewer;
-  if (state.viewer && state.catalog.teams.length === 1) state.team = state.catalog.teams[0];
+  if (state.viewer) { state.team = state.me.team; state.catalog.teams = [state.me.team]; }
   fillFilters();
   await load();
   clearInterval(state.liveTimer);
@@ -198,15 +204,17 @@ function renderCards(t, prev, singleVendor) {
 }
 
 // The budget the credits card measures against: of the right kind and vendor, the most specific
-// scope that covers the selection.
+// scope that covers the selection; with no team or client chosen, everyone's budget, else the
+// first narrower one (the card names it).
 function cycleBudget(vendor) {
   const clientTeam = (state.catalog.clients.find(([c]) => c === state.client) || [])[1];
+  const filtered = Boolean(state.team || state.client);
   const rank = (b) => {
     const s = b.scope;
     if (s.account || s.path_prefix) return -1;
-    if (s.client) return state.client && s.client === state.client ? 3 : -1;
-    if (s.team) return (state.team && s.team === state.team) || (clientTeam && s.team === clientTeam) ? 2 : -1;
-    return state.team || state.client ? 0 : 1;
+    if (s.client) return state.client === s.client ? 3 : filtered ? -1 : 0;
+    if (s.team) return state.team === s.team || clientTeam === s.team ? 2 : filtered ? -1 : 0;
+    return 1;  // everyone's: covers any selection
   };
   const fits = state.budgets.filter((b) => vendor ? b.kind === "credits" && b.vendor === vendor : b.kind === "money");
   return fits.map((b) => [rank(b), b]).filter(([r]) => r >= 0).sort((a, b) => b[0] - a[0]).map(([, b]) => b)[0] || null;
@@ -302,16 +310,16 @@ function renderBudgets() {
     const bar = el("div", { class: "bar" + (used + frozen > limit ? " over" : ""), role: "img" });
     let figures;
     if (b.kind === "rate") {
-      bar.append(el("span", { class: "used", style: `width:${pct(limit - Number(b.remaining))}%` }));
+      bar.append(el("span", { class: "used", style: { width: pct(limit - Number(b.remaining)) + "%" } }));
       figures = amount(b.remaining) + " of " + amount(limit) + " tokens left (" + b.rate + ")";
     } else if (b.kind === "concurrency") {
-      bar.append(el("span", { class: "used", style: `width:${pct(frozen)}%` }));
+      bar.append(el("span", { class: "used", style: { width: pct(frozen) + "%" } }));
       figures = amount(frozen) + " in flight of " + amount(limit);
     } else {
       const fmt = b.kind === "money" ? dollars : amount;
-      bar.append(el("span", { class: "used", style: `width:${pct(used)}%` }),
-        el("span", { class: "frozen", style: `left:${pct(used)}%;width:${Math.min(pct(frozen), 100 - pct(used))}%` }));
-      if (b.soft_limit != null) bar.append(el("span", { class: "soft", style: `left:calc(${Math.min(100, Number(b.soft_limit) * 100)}% - 1px)` }));
+      bar.append(el("span", { class: "used", style: { width: pct(used) + "%" } }),
+        el("span", { class: "frozen", style: { left: pct(used) + "%", width: Math.min(pct(frozen), 100 - pct(used)) + "%" } }));
+      if (b.soft_limit != null) bar.append(el("span", { class: "soft", style: { left: `calc(${Math.min(100, Number(b.soft_limit) * 100)}% - 1px)` } }));
       figures = fmt(used) + " used · " + fmt(frozen) + " frozen of " + fmt(limit) + (b.unit && b.kind === "credits" ? " " + b.unit : "");
     }
     bar.setAttribute("aria-label", figures);
@@ -319,19 +327,27 @@ function renderBudgets() {
     if (b.mode === "shadow") tags.push(" ", el("span", { class: "tag", text: "shadow" }));
     if (b.soft_limit_reached) tags.push(" ", el("span", { class: "tag warn", text: "soft limit" }));
     if (b.kind !== "rate" && b.kind !== "concurrency" && Number(b.remaining) <= 0) tags.push(" ", el("span", { class: "tag bad", text: "exhausted" }));
-    const forecast = b.forecast_exhausted_at ? new Date(b.forecast_exhausted_at).toUTCString().slice(5, 22) : "—";
+    const forecast = b.forecast_exhausted_at ? utcMoment(b.forecast_exhausted_at) : "—";
     const tr = el("tr", { "data-budget": b.id },
       el("td", {}, el("div", { text: b.id }), ...tags), el("td", { text: scopeText(b) }),
-      el("td", {}, bar, el("div", { class: "figures", text: figures })),
-      el("td", { text: b.period_end ? b.period_end.slice(0, 10) : b.period === "none" ? "never" : "—" }), el("td", { text: forecast }));
+      el("td", { class: "bar-cell" }, bar, el("div", { class: "figures", text: figures })),
+      el("td", { text: b.period_end ? utcMoment(b.period_end) : b.period === "none" ? "never (lifetime)" : "—" }), el("td", { text: forecast }));
     tr.dataset.used = b.used; tr.dataset.frozen = b.frozen; tr.dataset.limit = b.limit;
     return tr;
   });
   body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 5, class: "muted", text: "No budget applies to this selection." }))]));
+  labelCells($("budgets"));
+}
+// Each cell carries its column's name: the narrow layout shows rows as cards with these labels.
+function labelCells(table) {
+  const names = [...table.tHead.rows[0].cells].map((c) => c.textContent);
+  for (const row of table.tBodies[0].rows) [...row.cells].forEach((c, i) => { if (row.cells.length > 1) c.dataset.label = names[i]; });
 }
 function renderAccounts(accounts) {
   const body = $("accounts").tBodies[0];
-  const rows = accounts.filter((a) => !state.vendor || a.vendor === state.vendor).map((a) => {
+  // "unregistered" stands for calls with keys no account names: only worth a row once it holds something.
+  const worth = (a) => a.id !== "unregistered" || a.remaining != null || Number(a.frozen) !== 0 || Number(a.drift) !== 0;
+  const rows = accounts.filter((a) => worth(a) && (!state.vendor || a.vendor === state.vendor)).map((a) => {
     const stateCell = el("td", {});
     if (a.exhausted) stateCell.append(el("span", { class: "tag bad", text: "exhausted" }));
     else if (a.poll_error) stateCell.append(el("span", { class: "tag warn", text: "poll failing", title: a.poll_error }));
@@ -342,6 +358,7 @@ function renderAccounts(accounts) {
       el("td", { text: ago(a.updated_at) }), el("td", { class: "num", text: amount(a.drift) }), stateCell);
   });
   body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 7, class: "muted", text: "No vendor accounts configured." }))]));
+  labelCells($("accounts"));
 }
 
 // ---- the live strip ----

@@ -1,0 +1,56 @@
+// The SQLite ledger's retention pass (SPEC §7): on a connection of its own, so that neither the
+// writer nor reports wait for it longer than one small transaction.
+#include "policies/store/sqlite_store.hpp"
+
+#include "policies/store/sqlite_statement.hpp"
+
+#include <sqlite3.h>
+
+namespace creditgate::policies {
+namespace {
+
+using namespace sqlite_statement;
+
+// Rows per transaction: the writer waits at most one of these (a few ms) for its next batch.
+constexpr int prune_batch = 5000;
+
+}  // namespace
+
+std::optional<std::int64_t> sqlite_store::prune(civil_date before) {
+    if (options_.read_only) return std::nullopt;
+    return prune_file(options_.path, before);
+}
+
+std::optional<std::int64_t> sqlite_store::prune_file(const std::string& path, civil_date before) {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+        sqlite3_close(db);
+        return std::nullopt;
+    }
+    sqlite3_busy_timeout(db, 10'000);
+    const std::int64_t before_ms = days_from_civil(before) * 86'400'000;
+    bool ok = false;
+    std::int64_t deleted = 0;
+    {
+        // The horizon first: from then on used() takes those days from the roll-up and skips their
+        // finished raw rows, so a pass cut short counts nothing twice and leaves nothing out.
+        statement horizon(db, "UPDATE retention SET pruned_before = MAX(pruned_before, ?1)");
+        ok = horizon && (sqlite3_bind_int64(horizon.get(), 1, before_ms), sqlite3_step(horizon.get()) == SQLITE_DONE);
+        statement del(db, "DELETE FROM calls WHERE id IN (SELECT id FROM calls WHERE admitted_at < ?1 AND finished_at IS NOT NULL LIMIT ?2)");
+        ok = ok && del;
+        while (ok) {
+            sqlite3_reset(del.get());
+            sqlite3_bind_int64(del.get(), 1, before_ms);
+            sqlite3_bind_int(del.get(), 2, prune_batch);
+            ok = sqlite3_step(del.get()) == SQLITE_DONE;
+            const int n = sqlite3_changes(db);
+            deleted += n;
+            if (n < prune_batch) break;
+        }
+    }  // statements finalized before the close
+    sqlite3_close(db);
+    if (!ok) return std::nullopt;
+    return deleted;
+}
+
+}  // namespace creditgate::policies
