@@ -1,5 +1,7 @@
 #include "proxy/admin/metrics.hpp"
 
+#include "policies/account_ref.hpp"
+
 #include <algorithm>
 
 namespace creditgate::proxy {
@@ -149,14 +151,31 @@ std::string metrics::render(const policies::metering& books) const {
         label(out, "budget", b.def->id, true);
         out += b.soft_limit_reached ? "} 1\n" : "} 0\n";
     }
+    const auto accounts = books.accounts();
     header(out, "creditgate_upstream_balance", "gauge", "Each account's remaining balance at its vendor, as admission uses it.");
-    for (const auto& a : books.accounts()) {
+    for (const auto& a : accounts) {
         if (!a.remaining) continue;
         out += "creditgate_upstream_balance{";
         label(out, "vendor", a.vendor, true);
         label(out, "account", a.id);
         out += "} " + a.remaining->to_string() + '\n';
     }
+    // 0/1 per configured account (not the "unregistered" stand-ins), for alerts.
+    auto flag = [&](std::string_view name, std::string_view help, auto&& on) {
+        header(out, name, "gauge", help);
+        for (const auto& a : accounts) {
+            if (a.id == policies::account_ref::unregistered_name) continue;
+            out += name;
+            out += '{';
+            label(out, "vendor", a.vendor, true);
+            label(out, "account", a.id);
+            out += on(a) ? "} 1\n" : "} 0\n";
+        }
+    };
+    flag("creditgate_account_exhausted", "1 while a vendor account is marked exhausted (its calls are refused).",
+         [](const policies::account_view& a) { return a.exhausted; });
+    flag("creditgate_account_poll_failing", "1 while the last balance check of an account failed.",
+         [](const policies::account_view& a) { return a.poll_error.has_value(); });
     return out;
 }
 
