@@ -142,11 +142,6 @@ int run_prune(const std::optional<std::string>& before_text, const creditgate::p
         std::fprintf(stderr, "creditgate: storage.kind is \"memory\": there is no ledger to prune\n");
         return exit_runtime;
     }
-    if (cfg.storage.kind == proxy::storage_kind::postgres) {
-        std::fprintf(stderr, "creditgate: prune: storage.kind \"postgres\" is not pruned by creditgate yet; "
-                             "delete old finished rows from creditgate_calls yourself (creditgate_usage_daily keeps their days)\n");
-        return exit_usage;
-    }
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     const auto plan = policies::plan_retention(proxy::utc_today(), cfg.storage.retention_days, before, cfg.budgets, now);
     if (!plan.before) {
@@ -154,6 +149,21 @@ int run_prune(const std::optional<std::string>& before_text, const creditgate::p
         return exit_ok;
     }
     std::string error;
+    if (cfg.storage.kind == proxy::storage_kind::postgres) {
+        // The fleet's ledger, directly: pruning joins no fleet.
+        auto db = policies::pg_connection::connect(cfg.storage.url, 5, error);
+        if (!db) {
+            std::fprintf(stderr, "creditgate: storage.url: cannot connect to PostgreSQL: %s\n", error.c_str());
+            return exit_runtime;
+        }
+        const auto deleted = policies::pg_prune(*db, *plan.before);
+        if (!deleted) {
+            std::fprintf(stderr, "creditgate: %s: the retention pass failed: %s\n", db->describe().c_str(), db->error().c_str());
+            return exit_runtime;
+        }
+        std::printf("pruned %lld finished rows: %s; their days stay in the daily roll-up\n", static_cast<long long>(*deleted), plan.note.c_str());
+        return exit_ok;
+    }
     policies::sqlite_options options;
     options.path = proxy::ledger_path(cfg);
     options.read_only = true;  // to check that it is a ledger; the serving proxy keeps its writer
@@ -163,7 +173,7 @@ int run_prune(const std::optional<std::string>& before_text, const creditgate::p
     }
     const auto deleted = policies::sqlite_store::prune_file(options.path, *plan.before);
     if (!deleted) {
-        std::fprintf(stderr, "creditgate: %s: the retention pass failed (a ledger from before 0.1's schema 2 is upgraded by `serve` first)\n",
+        std::fprintf(stderr, "creditgate: %s: the retention pass failed (a ledger of schema 1 is upgraded by starting `serve` once)\n",
                      options.path.c_str());
         return exit_runtime;
     }

@@ -110,27 +110,55 @@ bool write_batch(pg_connection& db, std::int64_t run, const std::vector<const ca
 
 std::optional<lease_amount> pg_used(pg_connection& db, const budget_usage_query& q) {
     const std::string amount = q.in_usd ? "cost_usd" : "(CASE WHEN finished_at IS NULL THEN estimate ELSE actual END)";
-    std::string sql = "SELECT COALESCE(SUM(" + amount + "::numeric), 0) FROM creditgate_calls WHERE admitted_at >= $1 AND admitted_at < $2";
     auto millis = [](unix_seconds s) { return s >= INT64_MAX / 1000 ? INT64_MAX : s <= INT64_MIN / 1000 ? INT64_MIN : s * 1000; };
     params p{std::to_string(millis(q.window.start)), std::to_string(millis(q.window.end))};
+    std::string where;
     auto filter = [&](const char* column, const std::optional<std::string>& value) {
         if (!value) return;
         p.emplace_back(*value);
-        sql += std::string(" AND ") + column + " = $" + std::to_string(p.size());
+        where += std::string(" AND ") + column + " = $" + std::to_string(p.size());
     };
     filter("vendor", q.vendor != "*" ? std::optional<std::string>(q.vendor) : std::nullopt);
     filter("team", q.scope.team);
     filter("client", q.scope.client);
     filter("account", q.scope.account);
+    // Raw rows, but for finished ones the retention pass may have deleted: their days come from
+    // the per-day sums (windows start at UTC midnights). A path_prefix budget has no sums to use;
+    // the retention horizon never passes its window's start.
+    std::string sql = "SELECT COALESCE((SELECT SUM(" + amount + "::numeric) FROM creditgate_calls"
+                      " WHERE admitted_at >= $1 AND admitted_at < $2" + where +
+                      " AND (finished_at IS NULL OR admitted_at >= (SELECT pruned_before FROM creditgate_retention))";
     if (q.scope.path_prefix) {
         p.emplace_back(*q.scope.path_prefix);
         // Byte-wise, as admission compares prefixes.
         sql += " AND substr(convert_to(path, 'UTF8'), 1, octet_length(convert_to($" + std::to_string(p.size()) +
                ", 'UTF8'))) = convert_to($" + std::to_string(p.size()) + ", 'UTF8')";
+        sql += "), 0)";
+    } else {
+        sql += std::string("), 0) + COALESCE((SELECT SUM(") + (q.in_usd ? "cost_usd" : "credits") + ") FROM creditgate_usage_daily"
+               " WHERE day >= div($1::bigint, 86400000)"
+               " AND day < div(LEAST($2::bigint, (SELECT pruned_before FROM creditgate_retention)), 86400000)" + where + "), 0)";
     }
     auto rows = db.query(sql.c_str(), p);
     if (!rows || rows->size() != 1) return std::nullopt;
     return parse_lease_amount(rows->text(0, 0));
+}
+
+std::optional<std::int64_t> pg_prune(pg_connection& db, civil_date before) {
+    const std::string before_ms = std::to_string(days_from_civil(before) * 86'400'000);
+    if (!db.query("UPDATE creditgate_retention SET pruned_before = GREATEST(pruned_before, $1::bigint)", {before_ms})) return std::nullopt;
+    // Small transactions (autocommit): the fleet's exchanges never wait long behind one.
+    std::int64_t deleted = 0;
+    for (;;) {
+        auto rows = db.query("WITH gone AS (DELETE FROM creditgate_calls WHERE id IN (SELECT id FROM creditgate_calls"
+                             " WHERE admitted_at < $1::bigint AND finished_at IS NOT NULL LIMIT 5000) RETURNING 1)"
+                             " SELECT count(*) FROM gone",
+                             {before_ms});
+        if (!rows) return std::nullopt;
+        const std::int64_t n = rows->int64(0, 0);
+        deleted += n;
+        if (n < 5000) return deleted;
+    }
 }
 
 std::optional<std::vector<usage_row>> pg_usage(pg_connection& db, const usage_query& q) {

@@ -244,6 +244,16 @@ BEGIN
 END $$;
 )sql";
 
+// Version 2: the retention pass (pg_prune). Finished calls admitted before pruned_before (UTC
+// ms, a midnight) may be gone; their days are in creditgate_usage_daily.
+constexpr const char* schema_v2 = R"sql(
+CREATE TABLE creditgate_retention (
+  id            integer PRIMARY KEY CHECK (id = 1),
+  pruned_before bigint NOT NULL
+);
+INSERT INTO creditgate_retention VALUES (1, 0);
+)sql";
+
 }  // namespace
 
 bool migrate_pg_schema(pg_connection& db, std::string& error) {
@@ -266,6 +276,7 @@ bool migrate_pg_schema(pg_connection& db, std::string& error) {
         return false;
     }
     if (version < 1 && (!db.run(schema_v1) || !db.run("INSERT INTO creditgate_schema VALUES (1)"))) return fail();
+    if (version < 2 && (!db.run(schema_v2) || !db.run("INSERT INTO creditgate_schema VALUES (2)"))) return fail();
     if (!db.run("COMMIT")) return fail();
     return true;
 }

@@ -270,6 +270,13 @@ std::optional<money> postgres_store::used(const budget_usage_query& query) {
     return money_sum::of_micros(*used).to_money();
 }
 
+std::optional<std::int64_t> postgres_store::prune(civil_date before) {
+    std::string error;
+    auto db = pg_connection::connect(options_.url, options_.connect_timeout_s, error);
+    if (!db) return std::nullopt;
+    return pg_prune(*db, before);
+}
+
 std::optional<std::vector<usage_row>> postgres_store::usage(const usage_query& query) {
     std::lock_guard lock(read_mutex_);
     pg_connection* db = reader();

@@ -51,6 +51,8 @@ public:
     bool persistent() const override { return true; }
     std::optional<money> used(const budget_usage_query& query) override;
     std::optional<std::vector<usage_row>> usage(const usage_query& query) override;
+    // On a connection of its own: reports and the exchange go on meanwhile.
+    std::optional<std::int64_t> prune(civil_date before) override;
 
     std::optional<fleet_options> fleet() override;
     std::uint32_t attach(std::weak_ptr<ledger> books) override;

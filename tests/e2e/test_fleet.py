@@ -8,6 +8,7 @@ import glob
 import os
 import re
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -302,6 +303,30 @@ class Fleet(harness.VendorTestCase):
         self.assertIsNotNone(granted, metrics[-2000:])
         self.assertGreater(int(granted.group(1)), 0)
         self.assertNotIn(self.db.url, a.log() + b.log())
+
+    def test_prune_keeps_the_fleets_days_and_budgets(self):
+        budget = [{"id": "team", "vendor": "scraperapi", "limit": 1000}]
+        a = self.start_instance(budget, "a")
+        self.assertEqual(self.hammer([a], 2, 3).count(200), 6)
+        self.wait_until(lambda: int(self.db.sql("SELECT count(*) FROM creditgate_calls WHERE finished_at IS NOT NULL")[0][0]) == 6,
+                        what="the rows in PostgreSQL")
+        # Move the calls 60 days back, as if old, then prune before 30 days ago.
+        self.db.sql("UPDATE creditgate_calls SET admitted_at = admitted_at - 60 * 86400000::bigint")
+        self.db.sql("UPDATE creditgate_usage_daily SET day = day - 60")
+        before = self.admin_get(a, "/api/v1/usage?group_by=day&from=2020-01-01")["rows"]
+        self.assertEqual(sum(r["requests"] for r in before), 6)
+        run = subprocess.run([harness.BINARY, "prune", "--config", a.config_path], capture_output=True, text=True, timeout=60,
+                             env=harness.clean_env())
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn("pruned 0 finished rows", run.stdout)  # the default retention_days, 400: all too young
+        cut = subprocess.run([harness.BINARY, "prune", "--config", a.config_path, "--before",
+                              time.strftime("%Y-%m-%d", time.gmtime(time.time() - 30 * 86400))],
+                             capture_output=True, text=True, timeout=60, env=harness.clean_env())
+        self.assertEqual(cut.returncode, 0, cut.stderr)
+        self.assertIn("pruned 6 finished rows", cut.stdout)
+        self.assertEqual(self.db.sql("SELECT count(*) FROM creditgate_calls")[0][0], "0")
+        self.assertEqual(self.admin_get(a, "/api/v1/usage?group_by=day&from=2020-01-01")["rows"], before)
+        self.assertNotIn(self.db.url, run.stdout + run.stderr + cut.stdout + cut.stderr)
 
 
 if __name__ == "__main__":

@@ -149,3 +149,62 @@ TEST_CASE("a period roll-over at midnight starts a fresh central row", "[postgre
     CHECK(central_row(*db, daily.id, today) == std::pair<std::string, std::string>{"4000000", "0"});
     CHECK(central_row(*db, daily.id, today + 86400) == std::pair<std::string, std::string>{"2000000", "0"});
 }
+
+TEST_CASE("retention on the shared ledger: pruned days still count and report by day", "[postgres]") {
+    auto store = open_store(fresh_id("retention"));
+    const std::string vendor = fresh_id("v");
+    auto row = [&](civil_date day, const char* actual, bool finished) {
+        call_row r;
+        r.id = store->next_id();
+        r.admitted_at = days_from_civil(day) * 86'400'000 + 3'600'000;
+        if (finished) r.finished_at = r.admitted_at + 30;
+        r.request_id = "r" + std::to_string(r.id);
+        r.client = "eu-1";
+        r.team = "growth";
+        r.vendor = vendor;
+        r.account = vendor + "-main";
+        r.method = "GET";
+        r.host = "api.example.com";
+        r.path = "/x";
+        r.status = finished ? 200 : 0;
+        r.decision = decision::allowed;
+        r.estimate = *money::parse("5");
+        r.actual = *money::parse(actual);
+        r.cost_usd = *money::parse(actual);
+        r.latency_ms = 30;
+        return r;
+    };
+    // 2025 is long before every other test's rows (they live around 2026-12-03).
+    store->append(row({2025, 6, 10}, "3", true));
+    store->append(row({2025, 6, 11}, "4", true));
+    store->append(row({2025, 6, 10}, "0", false));  // pending: counts at its estimate, never pruned
+    store->append(row({2026, 2, 1}, "8", true));
+    REQUIRE(store->flush());
+    const budget_usage_query lifetime{vendor, {}, {}, false};
+    const budget_usage_query dollars{vendor, {std::string("growth"), {}, {}, {}}, {}, true};
+    REQUIRE(store->used(lifetime));
+    CHECK(*store->used(lifetime) == *money::parse("20"));
+    const auto usd_before = *store->used(dollars);
+    const usage_query by_day{{2025, 6, 1}, {2026, 3, 1}, {usage_group::day}, {}, {}, vendor};
+    const auto report_before = *store->usage(by_day);
+    REQUIRE(report_before.size() == 3);
+
+    const auto deleted = store->prune({2026, 1, 1});
+    REQUIRE(deleted);
+    CHECK(*deleted >= 2);
+    std::string error;
+    auto db = pg_connection::connect(pg_url(), 5, error);
+    REQUIRE(db);
+    auto left = db->query("SELECT count(*) FROM creditgate_calls WHERE vendor = $1", {vendor});
+    REQUIRE(left);
+    CHECK(left->int64(0, 0) == 2);  // the pending row and February's
+    CHECK(*store->used(lifetime) == *money::parse("20"));
+    CHECK(*store->used(dollars) == usd_before);
+    const auto report_after = *store->usage(by_day);
+    REQUIRE(report_after.size() == report_before.size());
+    for (std::size_t i = 0; i < report_after.size(); ++i) {
+        CHECK(report_after[i].keys == report_before[i].keys);
+        CHECK(report_after[i].requests == report_before[i].requests);
+        CHECK(report_after[i].credits == report_before[i].credits);
+    }
+}
