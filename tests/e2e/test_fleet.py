@@ -112,7 +112,9 @@ class Fleet(harness.VendorTestCase):
         budget = [{"id": "team", "vendor": "scraperapi", "limit": 40}]
         a = self.start_instance(budget, "a", ttl_s=3)
         b = self.start_instance(budget, "b", ttl_s=3)
-        self.hammer([a], 8, 3)  # a spends 24 and keeps a lease
+        # a spends 24 (fewer if a lease wait timed out on a loaded machine) and keeps a lease.
+        spent = self.hammer([a], 8, 3).count(200)
+        self.assertGreater(spent, 12)
         # Two calls in flight at a when it dies: they count at their reservation.
         def doomed_call():
             try:
@@ -131,7 +133,7 @@ class Fleet(harness.VendorTestCase):
         self.assertGreater(held, 2)
         # Until ttl_s passes, b may spend only what nobody holds; a call beyond that waits for a
         # lease (the budget is not spent: a's part may come back) and hears 503 after a while.
-        free = int(40 - 24 - held)
+        free = int(40 - spent - held)
         codes = [self.call(b).status_code for _ in range(free)]
         self.assertEqual(codes, [200] * free)
         r = self.call(b)
@@ -205,7 +207,7 @@ class Fleet(harness.VendorTestCase):
             t.join(60)
         self.assertEqual(errors, [])
         self.assertEqual(len(started), 2)
-        self.assertEqual(self.db.sql("SELECT version FROM creditgate_schema"), [["1"]])
+        self.assertEqual(self.db.sql("SELECT version FROM creditgate_schema ORDER BY version"), [["1"], ["2"]])  # each once
         self.assertEqual(sorted(self.db.sql("SELECT name FROM creditgate_instances")), [["x"], ["y"]])
 
     def test_the_database_goes_away_and_comes_back(self):

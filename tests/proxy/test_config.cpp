@@ -49,8 +49,10 @@ TEST_CASE("the example config validates", "[config]") {
     for (const auto& line : r.issues.formatted()) UNSCOPED_INFO(line);
     REQUIRE(r.value);
     CHECK(r.value->vendors.size() == 5);
-    REQUIRE(r.value->admin_tokens.size() == 1);
+    REQUIRE(r.value->admin_tokens.size() == 2);
     CHECK(r.value->admin_tokens[0].token == "dev-token");
+    CHECK(r.value->admin_tokens[1].role == admin_role::viewer);
+    CHECK(r.value->admin_tokens[1].team == "growth");
 }
 
 TEST_CASE("a minimal config and its derived values", "[config]") {

@@ -236,11 +236,13 @@ function renderChart(rows, from, to, singleVendor) {
     points.push([d, v]);
   }
   box.dataset.points = JSON.stringify(points);
+  state.points = null;
   if (!rows.some((r) => r.requests > 0)) {
     box.replaceChildren(el("div", { class: "empty", role: "status" },
       el("p", {}, el("strong", { text: "No usage data" }), "No requests found for this period.")));
     return;
   }
+  state.points = points;
   box.replaceChildren(drawChart(points));
 }
 
@@ -409,6 +411,10 @@ document.addEventListener("DOMContentLoaded", () => {
   $("f-client").addEventListener("change", () => { state.client = $("f-client").value; load(); });
   $("f-vendor").addEventListener("change", () => { state.vendor = $("f-vendor").value; load(); });
   let resize = 0;
-  window.addEventListener("resize", () => { clearTimeout(resize); resize = setTimeout(() => state.token && !$("usage").hidden && load(), 200); });
+  // A new width redraws the chart from the points it has; nothing is fetched again.
+  window.addEventListener("resize", () => {
+    clearTimeout(resize);
+    resize = setTimeout(() => { if (state.points && !$("usage").hidden) $("chart").replaceChildren(drawChart(state.points)); }, 150);
+  });
   if (state.token) start(); else showLogin("");
 });
