@@ -15,7 +15,7 @@ struct code_entry {
     unsigned status;
 };
 // In refusal_code order.
-constexpr std::array<code_entry, 21> codes{{
+constexpr std::array<code_entry, 22> codes{{
     {"bad_request", 400},
     {"unpriceable_request", 400},
     {"budget_exhausted", 402},
@@ -37,6 +37,7 @@ constexpr std::array<code_entry, 21> codes{{
     {"upstream_timeout", 504},
     {"shutting_down", 503},
     {"storage_unavailable", 503},
+    {"max_cost_exceeded", 402},
 }};
 
 }  // namespace

@@ -143,6 +143,11 @@ refusal_detail ledger::describe(const budget_state& b, const claim& c, refusal_c
             r.cost = c.amount;
             r.message = "budget " + b.def->id + " has " + r.remaining.to_string() + " of " + r.limit.to_string() + " " +
                         b.unit + " left; this call needs " + c.amount.to_string();
+            if (b.window.end != INT64_MAX) {
+                r.reset_at = b.window.end;
+                r.message += "; resets ";
+                r.message += format_utc(b.window.end);
+            }
             break;
         }
         case budget_kind::concurrency: {

@@ -68,6 +68,7 @@ struct refusal_detail {
     std::string unit;
     money limit, used, frozen, remaining, cost;
     std::optional<std::int64_t> retry_after_s;
+    std::optional<unix_seconds> reset_at;  // a budget with a period: when it starts afresh (SPEC §5)
     std::string message;
 };
 

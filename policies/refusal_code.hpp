@@ -28,6 +28,7 @@ enum class refusal_code : unsigned char {
     upstream_timeout,
     shutting_down,
     storage_unavailable,
+    max_cost_exceeded,
 };
 
 std::string_view to_string(refusal_code code);

@@ -136,7 +136,10 @@ int app::run() {
         [this](const admin_caller& c) { return policies::dump_exact(reservations_json(*snapshot()->metering(), scope_of(c))); },
         [this](std::string_view id) { return snapshot()->metering()->reset_account(id); },
         [this] { return counters_.render(*snapshot()->metering()) + lease_metrics(snapshot()->store()); },
-        [this](std::string_view query, const admin_caller& c) { return usage_response(snapshot()->store(), query, scope_of(c)); },
+        [this](std::string_view query, const admin_caller& c) {
+            const auto current = snapshot();
+            return usage_response(current->store(), query, units_of(current->cfg()), scope_of(c));
+        },
         [this] { return instances_response(snapshot()->store(), self_); },
         [this] { return ca_certificate(); },
     });

@@ -222,6 +222,7 @@ int run_report(const std::vector<std::pair<std::string, std::string>>& options, 
             return exit_runtime;
         }
     }
+    policies::assign_units(*rows, proxy::units_of(cfg));
     std::string out;
     switch (request.value->format) {
         case policies::report_format::table: out = policies::usage_table(request.value->query, *rows); break;

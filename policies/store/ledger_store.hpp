@@ -31,7 +31,7 @@ struct budget_usage_query {
     bool in_usd = false;
 };
 
-enum class usage_group { client, team, vendor, account, day };
+enum class usage_group { client, team, vendor, account, day, hour };
 
 struct usage_query {
     civil_date from, to;  // inclusive, UTC days
@@ -44,6 +44,11 @@ struct usage_row {
     std::int64_t requests = 0, succeeded = 0, failed = 0, rejected = 0;
     money credits, cost_usd;
     double avg_latency_ms = 0;  // over calls that were forwarded
+    // Which vendors the row spans: their number and one of them. One vendor: its unit; more:
+    // "mixed", and credits mean nothing (SPEC §8). `unit` is filled by assign_units.
+    std::int64_t vendors = 0;
+    std::string vendor;
+    std::string unit;
 };
 
 // One instance of the fleet, as /api/v1/instances shows it.

@@ -1,5 +1,7 @@
 #include "policies/store/pg_queries.hpp"
 
+#include <algorithm>
+
 #include <unordered_map>
 
 namespace creditgate::policies {
@@ -162,16 +164,32 @@ std::optional<std::int64_t> pg_prune(pg_connection& db, civil_date before) {
 }
 
 std::optional<std::vector<usage_row>> pg_usage(pg_connection& db, const usage_query& q) {
+    // The per-day sums, or the raw finished calls when grouped by hour (as in sqlite_queries.cpp).
+    const bool hourly = std::find(q.group_by.begin(), q.group_by.end(), usage_group::hour) != q.group_by.end();
+    const std::string rejected = "(decision IN ('rejected', 'queue_timeout'))";
+    const std::string day_of_call = "to_char(to_timestamp(admitted_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
     std::string keys;
     for (const auto g : q.group_by) {
         if (!keys.empty()) keys += ", ";
-        keys += g == usage_group::day ? std::string("to_char(to_timestamp(day * 86400) AT TIME ZONE 'UTC', 'YYYY-MM-DD')")
-                                      : std::string(to_string(g));
+        if (g == usage_group::day)
+            keys += hourly ? day_of_call : std::string("to_char(to_timestamp(day * 86400) AT TIME ZONE 'UTC', 'YYYY-MM-DD')");
+        else if (g == usage_group::hour)
+            keys += "to_char(to_timestamp(admitted_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:00\"Z\"')";
+        else
+            keys += std::string(to_string(g));
     }
-    std::string sql = "SELECT " + (keys.empty() ? std::string() : keys + ", ") +
-                      "SUM(requests), SUM(succeeded), SUM(rejected), SUM(credits), SUM(cost_usd),"
-                      " CASE WHEN SUM(latency_n) > 0 THEN SUM(latency_sum)::float8 / SUM(latency_n) END"
-                      " FROM creditgate_usage_daily WHERE day >= $1 AND day <= $2";
+    std::string sql = "SELECT " + (keys.empty() ? std::string() : keys + ", ");
+    if (hourly) {
+        sql += "count(*), count(*) FILTER (WHERE decision IN ('allowed', 'queued_allowed', 'shadow_would_reject') AND status BETWEEN 100 AND 399),"
+               " count(*) FILTER (WHERE " + rejected + "), SUM(actual), SUM(COALESCE(cost_usd, 0)),"
+               " AVG(latency_ms) FILTER (WHERE NOT " + rejected + "), count(DISTINCT vendor), MIN(vendor)"
+               " FROM creditgate_calls WHERE finished_at IS NOT NULL AND admitted_at >= $1::bigint * 86400000"
+               " AND admitted_at < ($2::bigint + 1) * 86400000";
+    } else {
+        sql += "SUM(requests), SUM(succeeded), SUM(rejected), SUM(credits), SUM(cost_usd),"
+               " CASE WHEN SUM(latency_n) > 0 THEN SUM(latency_sum)::float8 / SUM(latency_n) END, count(DISTINCT vendor), MIN(vendor)"
+               " FROM creditgate_usage_daily WHERE day >= $1 AND day <= $2";
+    }
     params p{std::to_string(days_from_civil(q.from)), std::to_string(days_from_civil(q.to))};
     auto filter = [&](const char* column, const std::optional<std::string>& value) {
         if (!value) return;
@@ -197,6 +215,8 @@ std::optional<std::vector<usage_row>> pg_usage(pg_connection& db, const usage_qu
         r.credits = money_of(result->text(i, n + 3));
         r.cost_usd = money_of(result->text(i, n + 4));
         r.avg_latency_ms = result->null(i, n + 5) ? 0.0 : std::strtod(std::string(result->text(i, n + 5)).c_str(), nullptr);
+        r.vendors = result->int64(i, n + 6);
+        r.vendor = std::string(result->text(i, n + 7));
         rows.push_back(std::move(r));
     }
     return rows;

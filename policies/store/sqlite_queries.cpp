@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <climits>
 #include <string>
 #include <variant>
@@ -97,18 +98,49 @@ std::optional<money> sqlite_store::used(const budget_usage_query& q) {
     return total.to_money();
 }
 
+namespace {
+
+// A usage query's source: the per-day sums (day or coarser), or the raw finished calls when it
+// groups by hour (so hours answer only for days retention has kept).
+struct usage_sql {
+    std::string select;  // the measures, in the order usage() reads them
+    std::string from;    // table and time range, with two placeholders
+    std::string day, hour;
+};
+
+usage_sql daily_source() {
+    return {"SUM(requests), SUM(succeeded), SUM(rejected), SUM(credits / 1000000), SUM(credits % 1000000),"
+            " SUM(cost_usd / 1000000), SUM(cost_usd % 1000000),"
+            " CASE WHEN SUM(latency_n) > 0 THEN CAST(SUM(latency_sum) AS REAL) / SUM(latency_n) END,"
+            " COUNT(DISTINCT vendor), MIN(vendor)",
+            " FROM usage_daily WHERE day >= ? AND day <= ?", "date(day * 86400, 'unixepoch')", ""};
+}
+
+usage_sql hourly_source() {
+    // The same sums the writer keeps per day (call_row.hpp: succeeded, is_rejection), per call.
+    const std::string answered = "(decision IN ('allowed', 'queued_allowed', 'shadow_would_reject') AND status BETWEEN 100 AND 399)";
+    const std::string rejected = "(decision IN ('rejected', 'queue_timeout'))";
+    return {"COUNT(*), SUM(" + answered + "), SUM(" + rejected + "), SUM(actual / 1000000), SUM(actual % 1000000),"
+            " SUM(COALESCE(cost_usd, 0) / 1000000), SUM(COALESCE(cost_usd, 0) % 1000000),"
+            " CASE WHEN SUM(NOT " + rejected + ") > 0 THEN CAST(SUM(CASE WHEN NOT " + rejected +
+                " THEN latency_ms ELSE 0 END) AS REAL) / SUM(NOT " + rejected + ") END,"
+            " COUNT(DISTINCT vendor), MIN(vendor)",
+            " FROM calls WHERE finished_at IS NOT NULL AND admitted_at >= ? * 86400000 AND admitted_at < (? + 1) * 86400000",
+            "date(admitted_at / 1000, 'unixepoch')", "strftime('%Y-%m-%dT%H:00Z', admitted_at / 1000, 'unixepoch')"};
+}
+
+}  // namespace
+
 std::optional<std::vector<usage_row>> sqlite_store::usage(const usage_query& q) {
+    const bool hourly = std::find(q.group_by.begin(), q.group_by.end(), usage_group::hour) != q.group_by.end();
+    const usage_sql source = hourly ? hourly_source() : daily_source();
     std::string keys;
     for (const auto g : q.group_by) {
         if (!keys.empty()) keys += ", ";
-        keys += g == usage_group::day ? std::string("date(day * 86400, 'unixepoch')") : std::string(to_string(g));
+        keys += g == usage_group::day ? source.day : g == usage_group::hour ? source.hour : std::string(to_string(g));
     }
-    // From the per-day sums of finished calls: a pending call (in flight, or lost in a crash) is not in them.
-    std::string sql = "SELECT " + (keys.empty() ? std::string() : keys + ", ") +
-                      "SUM(requests), SUM(succeeded), SUM(rejected), SUM(credits / 1000000), SUM(credits % 1000000),"
-                      " SUM(cost_usd / 1000000), SUM(cost_usd % 1000000),"
-                      " CASE WHEN SUM(latency_n) > 0 THEN CAST(SUM(latency_sum) AS REAL) / SUM(latency_n) END"
-                      " FROM usage_daily WHERE day >= ? AND day <= ?";
+    // Finished calls only: a pending call (in flight, or lost in a crash) is not in them.
+    std::string sql = "SELECT " + (keys.empty() ? std::string() : keys + ", ") + source.select + source.from;
     bound_values values;
     values.integer(days_from_civil(q.from));
     values.integer(days_from_civil(q.to));
@@ -142,6 +174,8 @@ std::optional<std::vector<usage_row>> sqlite_store::usage(const usage_query& q) 
         r.credits = split_sum(s.get(), n + 3);
         r.cost_usd = split_sum(s.get(), n + 5);
         r.avg_latency_ms = sqlite3_column_type(s.get(), n + 7) == SQLITE_NULL ? 0.0 : sqlite3_column_double(s.get(), n + 7);
+        r.vendors = sqlite3_column_int64(s.get(), n + 8);
+        r.vendor = column_text(s.get(), n + 9);
         rows.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return std::nullopt;

@@ -8,7 +8,9 @@
 namespace creditgate::policies {
 namespace {
 
-constexpr std::string_view measure_names[] = {"requests", "succeeded", "failed", "rejected", "credits", "cost_usd", "avg_latency_ms"};
+constexpr std::string_view measure_names[] = {"requests", "succeeded", "failed", "rejected", "credits", "unit", "cost_usd", "avg_latency_ms"};
+
+bool mixed(const usage_row& r) { return r.unit == mixed_unit; }
 
 std::string latency_text(double ms) {
     char buf[32];
@@ -19,7 +21,7 @@ std::string latency_text(double ms) {
 // The row's cells after its keys, as text, in measure_names order.
 std::vector<std::string> measures(const usage_row& r) {
     return {std::to_string(r.requests), std::to_string(r.succeeded), std::to_string(r.failed), std::to_string(r.rejected),
-            r.credits.to_string(), r.cost_usd.to_string(), latency_text(r.avg_latency_ms)};
+            mixed(r) ? std::string() : r.credits.to_string(), r.unit, r.cost_usd.to_string(), latency_text(r.avg_latency_ms)};
 }
 
 std::vector<std::string> header(const usage_query& q) {
@@ -61,12 +63,13 @@ std::string_view to_string(usage_group group) {
         case usage_group::vendor: return "vendor";
         case usage_group::account: return "account";
         case usage_group::day: return "day";
+        case usage_group::hour: return "hour";
     }
     return "client";
 }
 
 std::optional<usage_group> parse_usage_group(std::string_view name) {
-    for (auto g : {usage_group::client, usage_group::team, usage_group::vendor, usage_group::account, usage_group::day})
+    for (auto g : {usage_group::client, usage_group::team, usage_group::vendor, usage_group::account, usage_group::day, usage_group::hour})
         if (to_string(g) == name) return g;
     return std::nullopt;
 }
@@ -86,7 +89,7 @@ usage_request_result parse_usage_request(const std::vector<std::pair<std::string
             r.query.group_by.clear();
             for (const auto& part : split_commas(value)) {
                 auto g = parse_usage_group(part);
-                if (!g) return fail("group_by: unknown grouping \"" + part + "\" (client, team, vendor, account, day)");
+                if (!g) return fail("group_by: unknown grouping \"" + part + "\" (client, team, vendor, account, day, hour)");
                 if (std::find(r.query.group_by.begin(), r.query.group_by.end(), *g) == r.query.group_by.end())
                     r.query.group_by.push_back(*g);
             }
@@ -109,6 +112,10 @@ usage_request_result parse_usage_request(const std::vector<std::pair<std::string
     return {std::move(r), {}};
 }
 
+void assign_units(std::vector<usage_row>& rows, const std::function<std::string(const std::string& vendor)>& unit_of) {
+    for (auto& r : rows) r.unit = r.vendors > 1 ? std::string(mixed_unit) : unit_of(r.vendor);
+}
+
 nlohmann::json usage_json(const usage_query& q, const std::vector<usage_row>& rows) {
     using nlohmann::json;
     json groups = json::array();
@@ -121,8 +128,9 @@ nlohmann::json usage_json(const usage_query& q, const std::vector<usage_row>& ro
         row["succeeded"] = r.succeeded;
         row["failed"] = r.failed;
         row["rejected"] = r.rejected;
-        // Amounts leave as their exact decimal text (dump_exact).
-        row["credits"] = amount_json(r.credits);
+        // Amounts leave as their exact decimal text (dump_exact). Two vendors' credits do not add up.
+        row["credits"] = mixed(r) ? json(nullptr) : amount_json(r.credits);
+        row["unit"] = r.unit;
         row["cost_usd"] = amount_json(r.cost_usd);
         row["avg_latency_ms"] = json::parse(latency_text(r.avg_latency_ms));
         out_rows.push_back(std::move(row));

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,10 @@ struct usage_request_result {
     std::string error;
 };
 usage_request_result parse_usage_request(const std::vector<std::pair<std::string, std::string>>& params, civil_date today);
+
+// Each row's unit: its vendor's (`unit_of`), or "mixed" when it spans vendors (SPEC §8).
+inline constexpr std::string_view mixed_unit = "mixed";
+void assign_units(std::vector<usage_row>& rows, const std::function<std::string(const std::string& vendor)>& unit_of);
 
 nlohmann::json usage_json(const usage_query& query, const std::vector<usage_row>& rows);
 std::string usage_csv(const usage_query& query, const std::vector<usage_row>& rows);    // RFC 4180, CRLF

@@ -20,6 +20,7 @@ struct admin_response {
     bool bearer_challenge = false;        // add WWW-Authenticate: Bearer
     std::string caller = {};              // the token's name, for the log ("" when none was valid)
     const page_asset* asset = nullptr;    // a static file: sent as it is stored (see admin_server)
+    std::string attachment = {};          // a download: Content-Disposition: attachment; filename=this
 };
 
 // Who a valid token belongs to. Views take it to narrow what they show.

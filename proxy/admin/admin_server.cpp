@@ -65,6 +65,7 @@ task<void> serve_admin_connection(tcp_socket socket, const admin_routes& routes,
         res.set(http::field::server, "creditgate");
         res.set(http::field::content_type, answer.content_type);
         if (answer.bearer_challenge) res.set(http::field::www_authenticate, "Bearer realm=\"creditgate-admin\"");
+        if (!answer.attachment.empty()) res.set(http::field::content_disposition, "attachment; filename=\"" + answer.attachment + "\"");
         if (answer.asset) {
             fill_asset(res, *answer.asset, req[http::field::if_none_match], req[http::field::accept_encoding]);
         } else {

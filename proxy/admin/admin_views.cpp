@@ -104,7 +104,7 @@ civil_date utc_today() {
     return civil_from_days(now / 86'400);
 }
 
-admin_response usage_response(ledger_store& store, std::string_view query, const view_scope& scope) {
+admin_response usage_response(ledger_store& store, std::string_view query, const unit_lookup& unit_of, const view_scope& scope) {
     if (!store.persistent())
         return admin_error(501, "no_ledger", "usage reports read the ledger, and storage.kind is \"memory\": nothing is kept");
     std::vector<std::pair<std::string, std::string>> params;
@@ -116,10 +116,15 @@ admin_response usage_response(ledger_store& store, std::string_view query, const
         if (team && *team != *scope.team) return admin_error(403, "forbidden", "this token sees team \"" + *scope.team + "\" only");
         team = scope.team;
     }
-    const auto rows = store.usage(request.value->query);
+    auto rows = store.usage(request.value->query);
     if (!rows) return admin_error(503, "storage_unavailable", "the ledger cannot be read");
+    assign_units(*rows, unit_of);
     switch (request.value->format) {
-        case report_format::csv: return admin_response{200, "text/csv; charset=utf-8", usage_csv(request.value->query, *rows)};
+        case report_format::csv: {
+            admin_response r{200, "text/csv; charset=utf-8", usage_csv(request.value->query, *rows)};
+            r.attachment = "creditgate-usage-" + to_string(request.value->query.from) + "-" + to_string(request.value->query.to) + ".csv";
+            return r;
+        }
         case report_format::table: return admin_response{200, "text/plain; charset=utf-8", usage_table(request.value->query, *rows)};
         case report_format::json: break;
     }

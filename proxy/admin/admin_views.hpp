@@ -27,7 +27,10 @@ nlohmann::json reservations_json(const policies::metering& books, const view_sco
 
 // GET /api/v1/usage?`query`: JSON or CSV (format=csv), or a 400 naming the bad parameter. A
 // team-scoped caller gets its team's rows only (403 when it asks for another team).
-admin_response usage_response(policies::ledger_store& store, std::string_view query, const view_scope& scope = {});
+// `unit_of` names a vendor's unit (rows carry it; rows across vendors are "mixed").
+using unit_lookup = std::function<std::string(const std::string& vendor)>;
+admin_response usage_response(policies::ledger_store& store, std::string_view query, const unit_lookup& unit_of,
+                              const view_scope& scope = {});
 
 // GET /api/v1/instances: the fleet's instances from a shared store; otherwise this one alone
 // (`self`: its name and start).
@@ -37,6 +40,7 @@ admin_response instances_response(policies::ledger_store& store, const policies:
 std::string lease_metrics(const policies::ledger_store& store);
 
 // Today's date in UTC.
+
 policies::civil_date utc_today();
 
 }  // namespace creditgate::proxy

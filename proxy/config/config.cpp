@@ -17,6 +17,13 @@ const policies::vendor_profile* config::find_vendor(std::string_view name) const
     return nullptr;
 }
 
+std::function<std::string(const std::string& vendor)> units_of(const config& cfg) {
+    return [&cfg](const std::string& vendor) {
+        const auto* profile = cfg.find_vendor(vendor);
+        return profile ? profile->unit : std::string("unknown");
+    };
+}
+
 config_parser::config_parser(std::string_view text, const std::string& path, const policies::env_lookup& env)
     : text_(text), env_(env), issues_(path) {
     cfg_.file = fs::absolute(path).lexically_normal().string();

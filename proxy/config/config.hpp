@@ -8,6 +8,7 @@
 #include "proxy/net/endpoint.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -106,6 +107,10 @@ struct config {
 
     const policies::vendor_profile* find_vendor(std::string_view name) const;
 };
+
+// A vendor's unit by name, for usage rows; "unknown" for a vendor no longer configured. The
+// function refers to `cfg`, which must outlive it.
+std::function<std::string(const std::string& vendor)> units_of(const config& cfg);
 
 struct config_result {
     std::optional<config> value;

@@ -3,6 +3,7 @@
 #include "proxy/exchange/exchange.hpp"
 
 #include "proxy/net/disconnect_watch.hpp"
+#include "policies/json_amount.hpp"
 
 #include <boost/beast/core/string.hpp>
 
@@ -95,6 +96,7 @@ std::optional<refusal> metered_exchange::price() {
                                         body_parsed_ ? &request_json_ : nullptr, body_buffered_ && !body_parsed_};
     estimate_ = policies::estimate_cost(request_.vendor, facts);
     if (!estimate_.ok()) return make_refusal(*estimate_.error, estimate_.message);  // never sent unpriced (SPEC §1, §5)
+    if (auto over = above_max_cost()) return over;
     if (!rt_.store().healthy() && rt_.cfg().storage.on_failure == storage_failure::reject) {
         refusal r = make_refusal(policies::refusal_code::storage_unavailable,
                                  "the ledger cannot be written; metered calls are refused until it can");
@@ -105,6 +107,29 @@ std::optional<refusal> metered_exchange::price() {
               parser_.get().method_string(), target.where.host, target.path(), estimate_.amount, estimate_.rules_matched,
               std::chrono::duration_cast<std::chrono::nanoseconds>(record_.started.time_since_epoch()).count()};
     return std::nullopt;
+}
+
+// X-Creditgate-Max-Cost (SPEC §12): the client's cap on this call's estimate, in the vendor's
+// unit. Above it nothing is reserved or sent. (The header never reaches the vendor: every
+// X-Creditgate-* field is dropped from the forwarded head.)
+std::optional<refusal> metered_exchange::above_max_cost() const {
+    const auto& head = parser_.get();
+    const auto field = head.find(std::string_view("X-Creditgate-Max-Cost"));
+    if (field == head.end()) return std::nullopt;
+    const std::string_view text = field->value();
+    const auto cap = policies::money::parse_amount(text);
+    if (!cap || *cap < policies::money{})
+        return make_refusal(policies::refusal_code::bad_request,
+                            "X-Creditgate-Max-Cost: expected a non-negative amount in " + request_.vendor.unit + ", got \"" +
+                                std::string(text.substr(0, 40)) + "\"");
+    if (estimate_.amount <= *cap) return std::nullopt;
+    refusal r = make_refusal(policies::refusal_code::max_cost_exceeded,
+                             "this call is estimated at " + estimate_.amount.to_string() + " " + request_.vendor.unit +
+                                 ", above X-Creditgate-Max-Cost " + cap->to_string());
+    r.details["cost"] = policies::amount_json(estimate_.amount);
+    r.details["max_cost"] = policies::amount_json(*cap);
+    r.details["unit"] = request_.vendor.unit;
+    return r;
 }
 
 // What admission answered: the call, or its refusal. A call admitted after waiting whose client

@@ -59,6 +59,7 @@ private:
     bool needs_inspection() const;
     task<bool> inspect();
     std::optional<refusal> price();
+    std::optional<refusal> above_max_cost() const;
     std::optional<refusal> admitted_as(admitted a);
     task<bool> send_continue();
     task<void> refuse(refusal r, bool must_close = false);

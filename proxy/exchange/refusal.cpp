@@ -1,6 +1,7 @@
 #include "proxy/exchange/refusal.hpp"
 
 #include "policies/json_amount.hpp"
+#include "policies/period.hpp"
 #include "proxy/net/http_head.hpp"
 
 #include <boost/beast/http/status.hpp>
@@ -28,6 +29,7 @@ refusal from_books(const policies::refusal_detail& d) {
         r.details["remaining"] = amount_json(d.remaining);
         r.details["cost"] = amount_json(d.cost);
         if (!d.unit.empty()) r.details["unit"] = d.unit;
+        if (d.reset_at) r.details["reset_at"] = policies::format_utc(*d.reset_at);
     } else if (d.kind == policies::refusal_code::upstream_credits_exhausted) {
         r.details["cost"] = amount_json(d.cost);
     }

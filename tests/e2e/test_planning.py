@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Planning before the money runs out (SPEC §5, §8, §12), through the real binary: refusals say
+when the budget resets, X-Creditgate-Max-Cost caps a call before anything is reserved, usage
+rows carry their unit ("mixed" across vendors), group by hour, and CSV comes as a download."""
+
+import datetime
+import os
+import sys
+from decimal import Decimal
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import harness  # noqa: E402
+import requests  # noqa: E402
+
+SA_CALL = "http://api.scraperapi.com/?api_key=SA-KEY&url=https://amazon.com/"
+
+
+def next_month_start(today):
+    return datetime.date(today.year + (today.month == 12), today.month % 12 + 1, 1)
+
+
+class Planning(harness.VendorTestCase):
+    def session(self, proxy, user="eu-1", secret="s3cret-eu"):
+        s = requests.Session()
+        s.trust_env = False
+        s.proxies = {"http": proxy.proxy_url(user, secret)}
+        self.addCleanup(s.close)
+        return s
+
+    def test_refusals_say_when_the_budget_resets(self):
+        self.add_account("scraperapi", "SA-KEY")
+        proxy = self.start_proxy(self.vendor_config(
+            accounts=[{"id": "sa", "vendor": "scraperapi", "api_key": "SA-KEY"}],
+            budgets=[{"id": "monthly", "scope": {"client": "eu-1"}, "vendor": "scraperapi", "limit": 5, "period": "month"},
+                     {"id": "lifetime", "scope": {"client": "us-1"}, "vendor": "scraperapi", "limit": 5}]))
+        eu, us = self.session(proxy), self.session(proxy, "us-1", "s3cret-us")
+        self.assertEqual(eu.get(SA_CALL, timeout=10).status_code, 200)
+        refused = eu.get(SA_CALL, timeout=10)
+        self.assertEqual(refused.status_code, 402)
+        error = refused.json()["error"]
+        today = datetime.datetime.now(datetime.timezone.utc).date()
+        reset = f"{next_month_start(today)}T00:00:00Z"
+        self.assertEqual(error["reset_at"], reset)
+        self.assertIn(f"resets {reset}", error["message"])
+        # A lifetime budget never resets: no reset_at.
+        self.assertEqual(us.get(SA_CALL, timeout=10).status_code, 200)
+        lifetime = us.get(SA_CALL, timeout=10).json()["error"]
+        self.assertEqual(lifetime["budget"], "lifetime")
+        self.assertNotIn("reset_at", lifetime)
+        self.assertNotIn("resets", lifetime["message"])
+
+    def test_max_cost_caps_a_call_before_anything_is_reserved(self):
+        self.add_account("scraperapi", "SA-KEY")
+        proxy = self.start_proxy(self.vendor_config(
+            accounts=[{"id": "sa", "vendor": "scraperapi", "api_key": "SA-KEY"}],
+            budgets=[{"id": "sa", "vendor": "scraperapi", "limit": 1000}]))
+        s = self.session(proxy)
+        # Amazon with render=true costs 15 credits at ScraperAPI's mock (5 for the domain, 10 to render): above 5.
+        r = s.get(SA_CALL + "&render=true", headers={"X-Creditgate-Max-Cost": "5"}, timeout=10)
+        self.assertEqual(r.status_code, 402)
+        self.assertEqual(r.headers["X-Creditgate-Error"], "max_cost_exceeded")
+        error = r.json()["error"]
+        self.assertEqual((error["code"], error["cost"], error["max_cost"], error["unit"]), ("max_cost_exceeded", 15, 5, "credits"))
+        self.assertEqual(Decimal(self.vendor_account("SA-KEY")["billed"]), 0)  # nothing went to the vendor
+        budget = self.admin_get(proxy, "/api/v1/budgets")["budgets"][0]
+        self.assertEqual((budget["used"], budget["frozen"]), (0, 0))  # nothing reserved, nothing spent
+        # At or under the cap the call goes through (the header itself never reaches the vendor:
+        # X-Creditgate-* fields are dropped, see test_hostile_clients).
+        self.assertEqual(s.get(SA_CALL + "&render=true", headers={"X-Creditgate-Max-Cost": "15"}, timeout=10).status_code, 200)
+        self.assertEqual(Decimal(self.vendor_account("SA-KEY")["billed"]), 15)
+        for bad in ("-1", "ten", "1e400"):
+            r = s.get(SA_CALL, headers={"X-Creditgate-Max-Cost": bad}, timeout=10)
+            self.assertEqual((r.status_code, r.json()["error"]["code"]), (400, "bad_request"), bad)
+        self.assertEqual(Decimal(self.vendor_account("SA-KEY")["billed"]), 15)
+        self.assertIn("max_cost_exceeded", proxy.log())
+
+    def test_usage_units_hours_and_csv_download(self):
+        self.add_account("scraperapi", "SA-KEY")
+        self.add_account("neuji", "NJ-KEY")
+        proxy = self.start_proxy(self.vendor_config(
+            accounts=[{"id": "sa", "vendor": "scraperapi", "api_key": "SA-KEY"},
+                      {"id": "nj", "vendor": "neuji", "api_key": "NJ-KEY"}]))
+        s = self.session(proxy)
+        self.assertEqual(s.get(SA_CALL, timeout=10).status_code, 200)
+        self.assertEqual(s.get("http://api.neuji.com/v1/search?fanout=1", headers={"Authorization": "Bearer NJ-KEY"},
+                               timeout=10).status_code, 200)
+        self.wait_until(lambda: sum(r["requests"] for r in self.admin_get(proxy, "/api/v1/usage?group_by=")["rows"]) == 2,
+                        what="both calls in the ledger")
+        by_vendor = {r["vendor"]: r for r in self.admin_get(proxy, "/api/v1/usage?group_by=vendor")["rows"]}
+        self.assertEqual((by_vendor["scraperapi"]["unit"], by_vendor["neuji"]["unit"]), ("credits", "cents"))
+        self.assertEqual(by_vendor["scraperapi"]["credits"], 5)
+        across = self.admin_get(proxy, "/api/v1/usage?group_by=client")["rows"]
+        self.assertEqual(len(across), 1)
+        self.assertEqual((across[0]["unit"], across[0]["credits"]), ("mixed", None))
+        self.assertGreater(across[0]["cost_usd"], 0)  # dollars do add up across vendors
+        hours = self.admin_get(proxy, "/api/v1/usage?group_by=hour,vendor")["rows"]
+        now = datetime.datetime.now(datetime.timezone.utc)
+        self.assertEqual(sum(r["requests"] for r in hours), 2)
+        self.assertTrue(all(r["hour"] in (now.strftime("%Y-%m-%dT%H:00Z"),
+                                          (now - datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:00Z")) for r in hours), hours)
+        csv = requests.get(f"http://{proxy.admin_addr}/api/v1/usage?group_by=vendor&format=csv",
+                           headers={"Authorization": "Bearer test-admin-token"}, timeout=5)
+        self.assertEqual(csv.status_code, 200)
+        self.assertTrue(csv.headers["Content-Disposition"].startswith('attachment; filename="creditgate-usage-'))
+        self.assertEqual(csv.text.splitlines()[0], "vendor,requests,succeeded,failed,rejected,credits,unit,cost_usd,avg_latency_ms")
+
+
+if __name__ == "__main__":
+    harness.main()
