@@ -82,6 +82,7 @@ ledger::ledger(std::vector<budget_def> budgets, std::vector<std::string> units, 
         b.window = window_at(defs_[i].period, now);
         b.tokens = defs_[i].rate.tokens * micro;  // a bucket starts full
         b.refilled_at = steady;
+        b.history = spend_history(now);
         // In a fleet every budget is shared, except shadow concurrency and rate budgets: they
         // block nothing and have no spend to count.
         const bool metered = defs_[i].kind == budget_kind::credits || defs_[i].kind == budget_kind::money;
@@ -409,6 +410,7 @@ void ledger::settle(held_call* raw, std::optional<money> actual) {
                                            : *actual;
                         if (b.share) b.share->spent += committed.micros();  // flows to the central row at the next exchange
                         else b.used += committed;
+                        b.history.add(wall_now, committed);
                         if (committed > c.amount) b.drift += money_sum(committed) - c.amount;
                     }
                     break;

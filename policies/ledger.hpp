@@ -97,6 +97,7 @@ struct budget_view {
     std::size_t queued = 0;
     std::uint64_t would_block = 0;
     bool soft_limit_reached = false;
+    std::optional<unix_seconds> forecast_exhausted_at = std::nullopt;  // credits and money: when it runs out at the recent rate
 };
 
 struct account_view {

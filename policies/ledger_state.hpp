@@ -3,6 +3,7 @@
 // shared by ledger.cpp (the money logic) and ledger_views.cpp (what the admin API reads).
 // Not for use outside the ledger.
 
+#include "policies/forecast.hpp"
 #include "policies/ledger.hpp"
 
 #include <algorithm>
@@ -50,6 +51,7 @@ struct ledger::budget_state {
     std::uint64_t would_block = 0;
     std::size_t queued = 0;            // waiters that claim this budget
     std::optional<share_state> share;  // the fleet's budgets only
+    spend_history history;             // credits and money: what settled per hour, for the forecast
 
     bool metered() const { return def->kind == budget_kind::credits || def->kind == budget_kind::money; }
     // What a budget shows and refuses with: for a shared budget, the fleet's figures as of the

@@ -31,6 +31,10 @@ std::vector<budget_view> ledger::budgets() const {
             const auto threshold = b.def->limit.times(*b.def->soft_limit, money::rounding::up);
             v.soft_limit_reached = threshold && used + frozen >= money_sum(*threshold);
         }
+        if (b.metered()) {
+            const spend_rate rate = recent_rate(b.history, used, b.window, now, b.share.has_value());
+            v.forecast_exhausted_at = forecast_exhausted_at(money_sum(b.def->limit), used, frozen, rate, b.window, now);
+        }
         out.push_back(v);
     }
     return out;

@@ -59,6 +59,7 @@ json budgets_json(const metering& books, const view_scope& scope) {
                {"queued", v.queued},
                {"would_block", v.would_block},
                {"soft_limit", d.soft_limit ? amount_json(*d.soft_limit) : json(nullptr)},
+               {"forecast_exhausted_at", v.forecast_exhausted_at ? json(format_utc(*v.forecast_exhausted_at)) : json(nullptr)},
                {"soft_limit_reached", v.soft_limit_reached}};
         if (d.kind == budget_kind::rate) b["rate"] = std::to_string(d.rate.tokens) + "/" + std::to_string(d.rate.per_seconds) + "s";
         list.push_back(std::move(b));

@@ -49,6 +49,35 @@ class Planning(harness.VendorTestCase):
         self.assertNotIn("reset_at", lifetime)
         self.assertNotIn("resets", lifetime["message"])
 
+    def test_budgets_forecast_when_they_run_out(self):
+        self.add_account("scraperapi", "SA-KEY")
+        proxy = self.start_proxy(self.vendor_config(
+            accounts=[{"id": "sa", "vendor": "scraperapi", "api_key": "SA-KEY"}],
+            budgets=[{"id": "tight", "scope": {"client": "eu-1"}, "vendor": "scraperapi", "limit": 12, "period": "month"},
+                     {"id": "idle", "scope": {"client": "us-1"}, "vendor": "scraperapi", "limit": 12, "period": "month"},
+                     {"id": "slots", "vendor": "scraperapi", "max_concurrent": 3}]))
+        s = self.session(proxy)
+        for _ in range(2):
+            self.assertEqual(s.get(SA_CALL, timeout=10).status_code, 200)
+        budgets = {b["id"]: b for b in self.admin_get(proxy, "/api/v1/budgets")["budgets"]}
+        # 10 of 12 spent since the month began: at that rate the last 2 go within the month.
+        at = budgets["tight"]["forecast_exhausted_at"]
+        self.assertIsNotNone(at)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        when = datetime.datetime.strptime(at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+        self.assertGreater(when, now)
+        self.assertLess(when.strftime("%Y-%m-%dT%H:%M:%SZ"), budgets["tight"]["period_end"])
+        self.assertIsNone(budgets["idle"]["forecast_exhausted_at"])   # nothing spent
+        self.assertIsNone(budgets["slots"]["forecast_exhausted_at"])  # not a credits budget
+        # Spent to the limit: it runs out now.
+        refused = s.get(SA_CALL, timeout=10)
+        self.assertEqual(refused.status_code, 402)
+        self.assertEqual(s.get(SA_CALL.replace("amazon.com", "example.com"), timeout=10).status_code, 200)  # 1 credit
+        self.assertEqual(s.get(SA_CALL.replace("amazon.com", "example.com"), timeout=10).status_code, 200)
+        tight = next(b for b in self.admin_get(proxy, "/api/v1/budgets")["budgets"] if b["id"] == "tight")
+        self.assertEqual(tight["remaining"], 0)
+        self.assertLessEqual(tight["forecast_exhausted_at"], datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
     def test_max_cost_caps_a_call_before_anything_is_reserved(self):
         self.add_account("scraperapi", "SA-KEY")
         proxy = self.start_proxy(self.vendor_config(
