@@ -111,6 +111,7 @@ void ledger::start_window(budget_state& b, unix_seconds now) {
     // A call belongs to the window it was admitted in: the new window starts empty.
     b.window = window_at(b.def->period, now);
     b.used = b.frozen = b.drift = money_sum();
+    b.refused = 0;
     if (b.share) b.share->restart();
 }
 
@@ -275,6 +276,7 @@ ledger::check ledger::evaluate(const admission_request& request, bool queued_alr
                                                                           : refusal_code::budget_exhausted;
         refusal_detail detail = describe(b, c, kind);
         if (!waiting_helps(b, c, detail, now)) {
+            ++b.refused;
             out.result = verdict::refuse;
             out.refusal = std::move(detail);
             return out;

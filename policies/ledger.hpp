@@ -97,7 +97,8 @@ struct budget_view {
     std::size_t queued = 0;
     std::uint64_t would_block = 0;
     bool soft_limit_reached = false;
-    std::optional<unix_seconds> forecast_exhausted_at = std::nullopt;  // credits and money: when it runs out at the recent rate
+    std::optional<unix_seconds> forecast_exhausted_at = std::nullopt;
+    std::uint64_t refused = 0;  // calls it refused in this window  // credits and money: when it runs out at the recent rate
 };
 
 struct account_view {
@@ -108,6 +109,9 @@ struct account_view {
     money frozen, drift;
     bool exhausted = false;
     std::optional<std::string> poll_error;
+    std::int64_t poll_failures = 0;    // in a row
+    unix_seconds failing_since = 0;    // when that streak began
+    unix_seconds exhausted_since = 0;  // when it was marked exhausted (by this instance)
 };
 
 struct reservation_view {

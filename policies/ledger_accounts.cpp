@@ -29,6 +29,9 @@ void ledger::record_balance(std::size_t account, money reading, balance_source s
 void ledger::record_poll_error(std::size_t account, std::optional<std::string> error) {
     std::lock_guard lock(mutex_);
     account_state& a = accounts_[account];
+    // The streak of failures in a row (alerts wait for three), and when it began.
+    if (!error) a.poll_failures = 0;
+    else if (a.poll_failures++ == 0) a.failing_since = clock_.wall();
     if (a.poll_error == error) return;
     a.poll_error = std::move(error);
     a.error_ms = clock_.millis();
@@ -45,6 +48,7 @@ void ledger::seed_used(std::size_t budget, const period_window& window, money us
 void ledger::mark_exhausted(std::size_t account) {
     std::lock_guard lock(mutex_);
     account_state& a = accounts_[account];
+    if (!a.exhausted) a.exhausted_since = clock_.wall();
     a.exhausted = true;
     a.exhausted_ms = clock_.millis();
     a.dirty = true;

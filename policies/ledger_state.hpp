@@ -50,6 +50,7 @@ struct ledger::budget_state {
     steady_nanos refilled_at = 0;
     std::uint64_t would_block = 0;
     std::size_t queued = 0;            // waiters that claim this budget
+    std::uint64_t refused = 0;         // calls this budget refused in this window (alerts: the first)
     std::optional<share_state> share;  // the fleet's budgets only
     spend_history history;             // credits and money: what settled per hour, for the forecast
 
@@ -107,6 +108,9 @@ struct ledger::account_state {
     bool exhausted = false;
     std::int64_t in_flight = 0;
     std::optional<std::string> poll_error;
+    std::int64_t poll_failures = 0;    // in a row; a success resets it
+    unix_seconds failing_since = 0;    // when that streak began
+    unix_seconds exhausted_since = 0;  // when it was last marked exhausted here
     // In a fleet: when each was set (UTC ms; the newest wins), and whether the fleet has yet to hear.
     std::int64_t reading_ms = 0, exhausted_ms = 0, error_ms = 0;
     bool dirty = false;

@@ -31,6 +31,7 @@ std::vector<budget_view> ledger::budgets() const {
             const auto threshold = b.def->limit.times(*b.def->soft_limit, money::rounding::up);
             v.soft_limit_reached = threshold && used + frozen >= money_sum(*threshold);
         }
+        v.refused = b.refused;
         if (b.metered()) {
             const spend_rate rate = recent_rate(b.history, used, b.window, now, b.share.has_value());
             v.forecast_exhausted_at = forecast_exhausted_at(money_sum(b.def->limit), used, frozen, rate, b.window, now);
@@ -46,7 +47,8 @@ std::vector<account_view> ledger::accounts() const {
     for (const account_state& a : accounts_) {
         const auto remaining = a.remaining();
         out.push_back({a.def.ref.name(), a.def.vendor, remaining ? std::optional<money>(remaining->to_money()) : std::nullopt, a.source,
-                       a.updated_at, a.frozen.to_money(), a.drift.to_money(), a.exhausted, a.poll_error});
+                       a.updated_at, a.frozen.to_money(), a.drift.to_money(), a.exhausted, a.poll_error, a.poll_failures,
+                       a.failing_since, a.exhausted_since});
     }
     return out;
 }

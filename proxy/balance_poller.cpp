@@ -1,74 +1,29 @@
 #include "proxy/balance_poller.hpp"
 
 #include "policies/balance_check.hpp"
-#include "proxy/net/upstream_connector.hpp"
+#include "proxy/net/http_fetch.hpp"
 
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include <spdlog/spdlog.h>
-
-#include <charconv>
 
 namespace creditgate::proxy {
 namespace {
 
 using clock = std::chrono::steady_clock;
 
-struct fetched {
-    unsigned status = 0;
-    std::string body;
-    std::optional<std::int64_t> retry_after_s;
-    std::string error;  // transport failure
-};
-
-// One request on a fresh connection (polls are rare; they never take a pooled one a call could use).
-task<fetched> fetch(asio::io_context& io, const runtime& rt, const policies::balance_request& request, bool tls) {
-    fetched out;
-    const dial_target target{request.host, std::uint16_t(tls ? 443 : 80), tls};
-    auto dialed = co_await dial_upstream(io, rt.dialing(), target);
-    if (dialed.failure) {
-        out.error = dialed.failure->message;
-        co_return out;
-    }
-    auto& conn = *dialed.connection;
-    std::string head = request.method + " " + request.target + " HTTP/1.1\r\nHost: " + request.host +
-                       "\r\nUser-Agent: creditgate\r\nAccept: application/json\r\nConnection: close\r\n";
-    if (request.header) head += request.header->first + ": " + request.header->second + "\r\n";
-    if (request.body) head += "Content-Type: application/json\r\nContent-Length: " + std::to_string(request.body->size()) + "\r\n";
-    head += "\r\n";
-    if (request.body) head += *request.body;
-
-    // A vendor that does not answer in time is a failed poll, not a stuck loop.
-    const auto timeout = seconds(std::min<std::int64_t>(rt.limits().upstream_response_s, 30));
-    conn.stream.tcp().expires_after(timeout);
-    auto [wec, written] = co_await asio::async_write(conn.stream, asio::buffer(head), use_nothrow);
-    if (wec) {
-        out.error = "sending the request: " + wec.message();
-        co_return out;
-    }
-    http::response_parser<http::string_body> parser;
-    parser.header_limit(64 * 1024);
-    parser.body_limit(1024 * 1024);
-    conn.stream.tcp().expires_after(timeout);
-    auto [rec, read] = co_await http::async_read(conn.stream, conn.buffer, parser, use_nothrow);
-    if (rec && !(rec == asio::ssl::error::stream_truncated && parser.is_done())) {
-        out.error = rec == beast::error::timeout ? "no answer within " + std::to_string(timeout.count()) + " s" : "reading the answer: " + rec.message();
-        co_return out;
-    }
-    const auto& res = parser.get();
-    out.status = res.result_int();
-    out.body = res.body();
-    if (auto it = res.find(http::field::retry_after); it != res.end()) {
-        std::int64_t s = 0;
-        const auto v = it->value();
-        if (std::from_chars(v.data(), v.data() + v.size(), s).ec == std::errc{} && s > 0) out.retry_after_s = s;
-    }
-    co_return out;
+// One balance check as a request of its own (polls are rare; never a pooled connection).
+fetch_request fetch_of(const policies::balance_request& r, bool tls) {
+    fetch_request out;
+    out.method = r.method;
+    out.host = r.host;
+    out.port = tls ? 443 : 80;
+    out.tls = tls;
+    out.target = r.target;
+    if (r.header) out.headers.push_back(*r.header);
+    out.body = r.body;
+    return out;
 }
 
 }  // namespace
@@ -135,7 +90,9 @@ task<void> balance_poller::poll_loop(std::shared_ptr<const runtime> rt, std::siz
             continue;
         }
         last_poll_[account.id] = clock::now();
-        const fetched answer = co_await fetch(home_.io(), *rt, *request, tls);
+        // A vendor that does not answer in time is a failed poll, not a stuck loop.
+        const auto timeout = std::chrono::seconds(std::min<std::int64_t>(rt->limits().upstream_response_s, 30));
+        const fetch_result answer = co_await http_fetch(home_.io(), rt->dialing(), fetch_of(*request, tls), timeout);
         if (state->stopped) co_return;
         policies::balance_answer reading;
         if (!answer.error.empty()) reading.error = answer.error;
