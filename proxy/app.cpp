@@ -58,6 +58,7 @@ void app::release_io_objects() {
         reports_->stop();
         reports_->join();
     }
+    alerts_.reset();  // its thread reads the books: stopped before they go
     // What lives on worker 0's context goes before the context does.
     poller_.reset();
     grace_timer_.reset();
@@ -156,6 +157,8 @@ int app::run() {
     schedule_retention(std::chrono::minutes(1));  // not at once: a start has enough to do
     poller_ = std::make_unique<balance_poller>(*workers_[0]);
     poller_->start(current_);
+    alerts_ = std::make_unique<alert_service>([this] { return snapshot(); }, counters_);
+    alerts_->start();
 
     const auto proxy_ep = proxy_acceptor_->local_endpoint();
     const auto admin_ep = admin_acceptor_->local_endpoint();

@@ -5,6 +5,7 @@
 
 #include "proxy/admin/admin_routes.hpp"
 #include "proxy/admin/admin_views.hpp"
+#include "proxy/alert_service.hpp"
 #include "proxy/balance_poller.hpp"
 #include "proxy/config/config.hpp"
 #include "proxy/admin/metrics.hpp"
@@ -58,6 +59,7 @@ private:
     std::unique_ptr<admin_routes> admin_;
     std::optional<asio::thread_pool> reports_;  // usage reports query the database here, off the workers
     std::unique_ptr<balance_poller> poller_;    // its loops run on worker 0
+    std::unique_ptr<alert_service> alerts_;     // its own thread
 
     std::mutex reload_mutex_;  // guards current_ (reloads and the admin token are read on worker 0; cheap insurance)
     std::shared_ptr<const runtime> current_;

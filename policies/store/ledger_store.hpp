@@ -13,6 +13,8 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -89,6 +91,10 @@ public:
     // after recording that day so that used() takes the days before it from the roll-up. The
     // number of rows deleted; nullopt when it failed or this store keeps no rows.
     virtual std::optional<std::int64_t> prune(civil_date /*before*/) { return std::nullopt; }
+    // Alerts are sent once per key (SPEC §12), also across reloads and restarts — and, with a
+    // shared store, across the fleet: true the first time a key is remembered, false after;
+    // nullopt when the store cannot say (the alert waits for the next look).
+    virtual std::optional<bool> remember_alert(const std::string& key, unix_seconds at) = 0;
 
     // ---- a store shared by a fleet (SPEC §10); the others keep the defaults ----
     // How the books lease their budgets through this store; nullopt: they keep their own limits.
@@ -117,6 +123,14 @@ public:
     bool persistent() const override { return false; }
     std::optional<money> used(const budget_usage_query&) override { return money{}; }
     std::optional<std::vector<usage_row>> usage(const usage_query&) override { return std::vector<usage_row>{}; }
+    std::optional<bool> remember_alert(const std::string& key, unix_seconds) override {
+        std::lock_guard lock(alerts_mutex_);
+        return alerts_.insert(key).second;  // this process's life only: nothing is kept
+    }
+
+private:
+    std::mutex alerts_mutex_;
+    std::set<std::string> alerts_;
 };
 
 std::string_view to_string(usage_group group);

@@ -254,6 +254,14 @@ CREATE TABLE creditgate_retention (
 INSERT INTO creditgate_retention VALUES (1, 0);
 )sql";
 
+// Version 3: alerts sent (SPEC §12), once for the whole fleet.
+constexpr const char* schema_v3 = R"sql(
+CREATE TABLE creditgate_alerts_sent (
+  key     text PRIMARY KEY,
+  sent_at bigint NOT NULL
+);
+)sql";
+
 }  // namespace
 
 bool migrate_pg_schema(pg_connection& db, std::string& error) {
@@ -277,6 +285,7 @@ bool migrate_pg_schema(pg_connection& db, std::string& error) {
     }
     if (version < 1 && (!db.run(schema_v1) || !db.run("INSERT INTO creditgate_schema VALUES (1)"))) return fail();
     if (version < 2 && (!db.run(schema_v2) || !db.run("INSERT INTO creditgate_schema VALUES (2)"))) return fail();
+    if (version < 3 && (!db.run(schema_v3) || !db.run("INSERT INTO creditgate_schema VALUES (3)"))) return fail();
     if (!db.run("COMMIT")) return fail();
     return true;
 }

@@ -9,7 +9,7 @@
 
 namespace creditgate::policies {
 
-inline constexpr int pg_schema_version = 2;
+inline constexpr int pg_schema_version = 3;
 
 // Brings the schema to pg_schema_version; false with `error` (a newer schema than this binary
 // knows is an error: an older binary must not write into it).

@@ -277,6 +277,16 @@ std::optional<std::int64_t> postgres_store::prune(civil_date before) {
     return pg_prune(*db, before);
 }
 
+std::optional<bool> postgres_store::remember_alert(const std::string& key, unix_seconds at) {
+    std::lock_guard lock(read_mutex_);
+    pg_connection* db = reader();
+    if (!db) return std::nullopt;
+    auto rows = db->query("INSERT INTO creditgate_alerts_sent (key, sent_at) VALUES ($1, $2::bigint) ON CONFLICT (key) DO NOTHING RETURNING 1",
+                          {key, std::to_string(at)});
+    if (!rows) return std::nullopt;
+    return rows->size() == 1;
+}
+
 std::optional<std::vector<usage_row>> postgres_store::usage(const usage_query& query) {
     std::lock_guard lock(read_mutex_);
     pg_connection* db = reader();

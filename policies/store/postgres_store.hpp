@@ -53,6 +53,7 @@ public:
     std::optional<std::vector<usage_row>> usage(const usage_query& query) override;
     // On a connection of its own: reports and the exchange go on meanwhile.
     std::optional<std::int64_t> prune(civil_date before) override;
+    std::optional<bool> remember_alert(const std::string& key, unix_seconds at) override;
 
     std::optional<fleet_options> fleet() override;
     std::uint32_t attach(std::weak_ptr<ledger> books) override;

@@ -67,6 +67,14 @@ CREATE TABLE retention (
 INSERT INTO retention VALUES (1, 0);
 )sql";
 
+// Version 3: alerts sent (SPEC §12), one row per event key, so that a restart sends none twice.
+constexpr const char* schema_v3 = R"sql(
+CREATE TABLE alerts_sent (
+  key     TEXT PRIMARY KEY,
+  sent_at INTEGER NOT NULL
+);
+)sql";
+
 }  // namespace
 
 std::unique_ptr<sqlite_store> sqlite_store::open(const sqlite_options& options, std::string& error) {
@@ -141,6 +149,7 @@ bool sqlite_store::migrate(std::string& error) {
     // Each step takes the schema from version N-1 to N; later versions append here.
     if (ok && current < 1) ok = exec(write_db_, schema_v1, &error) && exec(write_db_, "INSERT INTO schema_version VALUES (1)", &error);
     if (ok && current < 2) ok = exec(write_db_, schema_v2, &error) && exec(write_db_, "INSERT INTO schema_version VALUES (2)", &error);
+    if (ok && current < 3) ok = exec(write_db_, schema_v3, &error) && exec(write_db_, "INSERT INTO schema_version VALUES (3)", &error);
     if (!ok) {
         exec(write_db_, "ROLLBACK");
         return false;

@@ -1,5 +1,6 @@
-// The SQLite ledger's retention pass (SPEC §7): on a connection of its own, so that neither the
-// writer nor reports wait for it longer than one small transaction.
+// The SQLite ledger's housekeeping on connections of their own, so that neither the writer nor
+// reports wait for it longer than one small transaction: the retention pass (SPEC §7) and the
+// record of alerts sent (SPEC §12).
 #include "policies/store/sqlite_store.hpp"
 
 #include "policies/store/sqlite_statement.hpp"
@@ -51,6 +52,27 @@ std::optional<std::int64_t> sqlite_store::prune_file(const std::string& path, ci
     sqlite3_close(db);
     if (!ok) return std::nullopt;
     return deleted;
+}
+
+std::optional<bool> sqlite_store::remember_alert(const std::string& key, unix_seconds at) {
+    if (options_.read_only) return std::nullopt;
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(options_.path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+        sqlite3_close(db);
+        return std::nullopt;
+    }
+    sqlite3_busy_timeout(db, 5'000);
+    std::optional<bool> fresh;
+    {
+        statement insert(db, "INSERT OR IGNORE INTO alerts_sent (key, sent_at) VALUES (?1, ?2)");
+        if (insert) {
+            bind_text(insert.get(), 1, key);
+            sqlite3_bind_int64(insert.get(), 2, at);
+            if (sqlite3_step(insert.get()) == SQLITE_DONE) fresh = sqlite3_changes(db) == 1;
+        }
+    }
+    sqlite3_close(db);
+    return fresh;
 }
 
 }  // namespace creditgate::policies

@@ -41,7 +41,7 @@ struct sqlite_options {
     std::chrono::milliseconds stop_retry{5000};
 };
 
-inline constexpr int ledger_schema_version = 2;
+inline constexpr int ledger_schema_version = 3;
 
 class sqlite_store final : public ledger_store {
 public:
@@ -58,6 +58,7 @@ public:
     std::optional<std::int64_t> prune(civil_date before) override;  // sqlite_retention.cpp
     // The same on a ledger file another process may be writing (`creditgate prune`).
     static std::optional<std::int64_t> prune_file(const std::string& path, civil_date before);
+    std::optional<bool> remember_alert(const std::string& key, unix_seconds at) override;  // sqlite_retention.cpp
 
     // Rows moved out of memory to the spill file because writes kept failing and the retry queue was full.
     std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }

@@ -72,6 +72,11 @@ void metrics::record(const exchange_counts& c) {
     ++h.count;
 }
 
+void metrics::alert_sent(std::string_view kind, bool ok) {
+    std::lock_guard lock(mutex_);
+    ++at(alerts_, {kind, ok ? std::string_view("sent") : std::string_view("failed")});
+}
+
 std::string metrics::render(const policies::metering& books) const {
     std::string out;
     {
@@ -99,6 +104,13 @@ std::string metrics::render(const policies::metering& books) const {
         by_payer("creditgate_credits_total", credits_);
         header(out, "creditgate_cost_usd_total", "counter", "Settled cost in US dollars (vendors with usd_per_unit), by client, team and vendor.");
         by_payer("creditgate_cost_usd_total", usd_);
+        header(out, "creditgate_alerts_sent_total", "counter", "Alert webhook attempts by event kind and result (sent or failed).");
+        for (const auto& [k, n] : alerts_) {
+            out += "creditgate_alerts_sent_total{";
+            label(out, "kind", k[0], true);
+            label(out, "result", k[1]);
+            out += "} " + std::to_string(n) + '\n';
+        }
         header(out, "creditgate_request_duration_seconds", "histogram", "Time from a request's head to the end of its exchange, by vendor.");
         for (const auto& [vendor, h] : durations_) {
             std::string labels = "vendor=\"" + escape_label(vendor[0]) + "\"";

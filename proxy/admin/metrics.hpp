@@ -28,6 +28,8 @@ struct exchange_counts {
 class metrics {
 public:
     void record(const exchange_counts& c);
+    // One delivery attempt of an alert (creditgate_alerts_sent_total{kind,result}).
+    void alert_sent(std::string_view kind, bool ok);
     std::string render(const policies::metering& books) const;
 
 private:
@@ -55,7 +57,8 @@ private:
         double sum = 0;
         std::uint64_t count = 0;
     };
-    labelled<1, histogram> durations_;  // by vendor ("" for traffic that is no vendor's)
+    labelled<1, histogram> durations_;
+    labelled<2, std::uint64_t> alerts_;  // kind, result  // by vendor ("" for traffic that is no vendor's)
 };
 
 // The label text of Prometheus: backslash, double quote and newline escaped.

@@ -49,6 +49,7 @@ config_result config_parser::run() {
     read_clients(r);
     read_admin(r);  // after the clients: a viewer's team must be one of theirs
     read_budgets(r);
+    read_alerts(r);
     read_top_level(r, doc);
     for (const char* section : {"budgets", "accounts", "vendors", "vendors_dir"})
         if (auto it = doc.find(section); it != doc.end()) cfg_.metering_fingerprint += it->dump();

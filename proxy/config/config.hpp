@@ -2,6 +2,8 @@
 // config: the validated configuration of SPEC §3. load_config reports every problem at
 // once, each with its file and JSON path; a config that comes back has passed them all.
 
+#include "policies/alerts.hpp"
+#include "policies/request_target.hpp"
 #include "policies/budget.hpp"
 #include "policies/json_input.hpp"
 #include "policies/vendor_profile.hpp"
@@ -81,6 +83,16 @@ struct admin_token_config {
     std::string team;   // viewers: the one team they see
 };
 
+// Where alert events go (SPEC §12). The URL is a secret: only `described` is ever logged.
+enum class alert_format { slack, json };
+struct alert_config {
+    std::string name;
+    policies::absolute_target url;  // http or https
+    std::string described;          // "https://hooks.example.com" (no path, no query)
+    alert_format format = alert_format::json;
+    std::vector<policies::alert_kind> on;  // every kind when not given
+};
+
 struct config {
     std::string file;  // absolute path of the config file
     endpoint listen{"127.0.0.1", 8080};
@@ -98,6 +110,7 @@ struct config {
     std::vector<account_config> accounts;
     std::vector<client_config> clients;
     std::vector<policies::budget_def> budgets;
+    std::vector<alert_config> alerts;
     bool refuse_unregistered_keys = false;
     std::vector<std::string> passthrough;  // normalised host patterns
     bool allow_private_destinations = false;

@@ -1,5 +1,5 @@
 // The config's lists: vendors (and their profiles), accounts, clients, budgets, and what budgets
-// refer to.
+// refer to; alert targets.
 #include "proxy/config/config_parser.hpp"
 #include "proxy/config/reader_names.hpp"
 
@@ -123,6 +123,51 @@ void config_parser::check_budget_references(const policies::budget_def& b, const
                 issues_.add(vendor_path, "a money budget covers vendor \"" + v.name + "\", whose profile has no usd_per_unit");
         }
     }
+}
+
+}  // namespace creditgate::proxy
+
+namespace creditgate::proxy {
+using namespace config_reading;
+
+void config_parser::read_alerts(object_reader& parent) {
+    for_each_item(parent, "alerts", "alerts", [&](const json& node, const std::string& path) {
+        object_reader r(node, path, issues_);
+        if (!r.valid()) return;
+        alert_config a;
+        a.name = r.string("name", true).value_or("");
+        if (r.has("name") && a.name.empty()) r.error("name", "must not be empty");
+        for (const auto& other : cfg_.alerts)
+            if (!a.name.empty() && other.name == a.name) r.error("name", "alert \"" + a.name + "\" is defined twice");
+        if (auto url = r.string("url", true)) {
+            // The URL is a secret (Slack's carries its token): errors never repeat it.
+            auto parsed = policies::parse_absolute_target(*url);
+            if (!parsed) r.error("url", "is not an http:// or https:// URL");
+            else {
+                a.url = std::move(*parsed);
+                a.described = a.url.https ? "https://" : "http://";
+                a.described.append(a.url.where.host);
+                if (a.url.explicit_port) a.described.append(":").append(std::to_string(a.url.where.port));
+            }
+        }
+        if (auto format = r.string("format")) {
+            if (*format == "slack") a.format = alert_format::slack;
+            else if (*format != "json") r.error("format", "must be \"slack\" or \"json\"");
+        }
+        if (auto kinds = r.string_list("on")) {
+            for (std::size_t i = 0; i < kinds->size(); ++i) {
+                auto kind = policies::parse_alert_kind((*kinds)[i]);
+                if (!kind) issues_.add(r.path_of("on") + "[" + std::to_string(i) + "]",
+                                       "unknown event \"" + (*kinds)[i] + "\" (soft_limit, budget_exhausted, account_exhausted, poll_error, forecast)");
+                else if (std::find(a.on.begin(), a.on.end(), *kind) == a.on.end()) a.on.push_back(*kind);
+            }
+            if (kinds->empty()) r.error("on", "names no event; leave it out for every event");
+        } else {
+            a.on.assign(std::begin(policies::all_alert_kinds), std::end(policies::all_alert_kinds));
+        }
+        r.finish();
+        cfg_.alerts.push_back(std::move(a));
+    });
 }
 
 }  // namespace creditgate::proxy

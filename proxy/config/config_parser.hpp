@@ -38,6 +38,7 @@ private:
     void read_accounts(policies::object_reader& parent);
     void read_clients(policies::object_reader& parent);
     void read_budgets(policies::object_reader& parent);
+    void read_alerts(policies::object_reader& parent);
     void check_budget_references(const policies::budget_def& b, const std::string& path);
 
     std::string_view text_;

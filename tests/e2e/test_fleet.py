@@ -207,7 +207,7 @@ class Fleet(harness.VendorTestCase):
             t.join(60)
         self.assertEqual(errors, [])
         self.assertEqual(len(started), 2)
-        self.assertEqual(self.db.sql("SELECT version FROM creditgate_schema ORDER BY version"), [["1"], ["2"]])  # each once
+        self.assertEqual(self.db.sql("SELECT version FROM creditgate_schema ORDER BY version"), [["1"], ["2"], ["3"]])  # each once
         self.assertEqual(sorted(self.db.sql("SELECT name FROM creditgate_instances")), [["x"], ["y"]])
 
     def test_the_database_goes_away_and_comes_back(self):

@@ -31,6 +31,7 @@ public:
     bool persistent() const override { return keeps_; }
     std::optional<money> used(const budget_usage_query&) override { return money{}; }
     std::optional<std::vector<usage_row>> usage(const usage_query&) override { return std::vector<usage_row>{}; }
+    std::optional<bool> remember_alert(const std::string&, unix_seconds) override { return true; }
 
     std::vector<call_row> rows() const {
         std::lock_guard lock(mutex_);

@@ -185,3 +185,36 @@ TEST_CASE("admin tokens: roles, teams, no empty or repeated token", "[config]") 
         CHECK(has_issue(r, b.path, b.says));
     }
 }
+
+TEST_CASE("alerts: targets, formats and events, the URL never in an error", "[config]") {
+    auto ok = parse(config_text(R"(, "alerts": [{"name": "ops", "url": "https://hooks.example.com/services/T/B/secret", "format": "slack"},
+                                               {"name": "audit", "url": "http://10.0.0.5:8080/in?key=k", "on": ["forecast", "poll_error"]}])"));
+    for (const auto& line : ok.issues.formatted()) UNSCOPED_INFO(line);
+    REQUIRE(ok.value);
+    REQUIRE(ok.value->alerts.size() == 2);
+    CHECK(ok.value->alerts[0].format == alert_format::slack);
+    CHECK(ok.value->alerts[0].on.size() == 5);  // every event when "on" is left out
+    CHECK(ok.value->alerts[0].described == "https://hooks.example.com");
+    CHECK(ok.value->alerts[1].described == "http://10.0.0.5:8080");
+    CHECK(ok.value->alerts[1].on == std::vector<policies::alert_kind>{policies::alert_kind::forecast, policies::alert_kind::poll_error});
+    struct bad {
+        const char* alerts;
+        const char* path;
+        const char* says;
+    };
+    const bad table[] = {
+        {R"([{"url": "http://x/"}])", "alerts[0].name", "required"},
+        {R"([{"name": "a", "url": "ftp://x/secret-token"}])", "alerts[0].url", "http:// or https://"},
+        {R"([{"name": "a", "url": "http://x/", "format": "teams"}])", "alerts[0].format", "slack"},
+        {R"([{"name": "a", "url": "http://x/", "on": ["soft-limit"]}])", "alerts[0].on[0]", "unknown event"},
+        {R"([{"name": "a", "url": "http://x/", "on": []}])", "alerts[0].on", "names no event"},
+        {R"([{"name": "a", "url": "http://x/"}, {"name": "a", "url": "http://y/"}])", "alerts[1].name", "twice"},
+    };
+    for (const auto& b : table) {
+        INFO(b.alerts);
+        const auto r = parse(config_text(std::string(", \"alerts\": ") + b.alerts));
+        CHECK_FALSE(r.value);
+        CHECK(has_issue(r, b.path, b.says));
+        for (const auto& line : r.issues.formatted()) CHECK(line.find("secret-token") == std::string::npos);
+    }
+}
