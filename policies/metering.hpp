@@ -73,6 +73,8 @@ public:
     // What a call reserves: its estimate, and at least the largest actual seen in the last 24 h
     // for its vendor and cost rules (SPEC §5's bounded drift).
     money reservation_for(const vendor_profile& vendor, const cost_estimate& estimate) const;
+    // What admitting this call would claim from each budget, without admitting it (estimates).
+    admission_request preview(const call_facts& f) const { return plan(f, std::nullopt); }
 
     // SPEC §5 step 2. A queued call's `on_ready` runs later, once, on whatever thread made room,
     // unless give_up() or leave_queue() took it out first: hand its admission to resume() on the

@@ -143,6 +143,10 @@ int app::run() {
         },
         [this] { return instances_response(snapshot()->store(), self_); },
         [this] { return ca_certificate(); },
+        [this](std::string_view body) {
+            const auto current = snapshot();
+            return estimate_response(*current->metering(), current->routes(), team_lookup(current->cfg()), body);
+        },
     });
 
     state_.on_drained = [this] { asio::post(workers_[0]->io(), [this] { stop_all(); }); };

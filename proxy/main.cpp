@@ -8,6 +8,7 @@
 #include "policies/store/usage_report.hpp"
 #include "proxy/admin/admin_views.hpp"
 #include "proxy/app.hpp"
+#include "proxy/estimate_command.hpp"
 #include "proxy/config/config.hpp"
 #include "proxy/logging.hpp"
 
@@ -38,6 +39,8 @@ constexpr const char* usage_text =
     "                    [--client ID] [--team T] [--vendor V]\n"
     "                                          usage from the ledger in state_dir (also while serving)\n"
     "  creditgate ca init|show --config FILE   create the local CA if missing / print its path and fingerprint\n"
+    "  creditgate estimate --config FILE [--client C] [--format table|json] URL...\n"
+    "                                          what each URL would cost, and whether the budgets hold it\n"
     "  creditgate prune --config FILE [--before YYYY-MM-DD]\n"
     "                                          delete finished ledger rows older than storage.retention_days now\n"
     "  creditgate --version | --help\n"
@@ -57,6 +60,9 @@ struct arguments {
     std::string config;
     std::vector<std::pair<std::string, std::string>> report;  // report options, as usage parameters
     std::optional<std::string> before;                         // prune --before YYYY-MM-DD
+    std::string client;                                        // estimate --client
+    std::vector<std::string> urls;                             // estimate URL...
+    bool json = false;                                         // estimate --format json
 };
 
 // Returns an exit code when the arguments are handled (help, version, errors).
@@ -83,6 +89,14 @@ std::optional<int> parse_arguments(int argc, char** argv, arguments& out) {
             out.config = args[++i];
         } else if (a.rfind("--config=", 0) == 0) {
             out.config = a.substr(9);
+        } else if (out.command == "estimate" && a == "--client") {
+            if (i + 1 >= args.size()) return usage_error("--client needs a client id");
+            out.client = args[++i];
+        } else if (out.command == "estimate" && a == "--format") {
+            if (i + 1 >= args.size() || (args[i + 1] != "json" && args[i + 1] != "table")) return usage_error("--format needs table or json");
+            out.json = args[++i] == "json";
+        } else if (out.command == "estimate" && a.rfind("--", 0) != 0) {
+            out.urls.push_back(a);
         } else if (out.command == "prune" && (a == "--before" || a.rfind("--before=", 0) == 0)) {
             if (a == "--before" && i + 1 >= args.size()) return usage_error("--before needs a date YYYY-MM-DD");
             out.before = a == "--before" ? args[++i] : a.substr(9);
@@ -107,9 +121,10 @@ std::optional<int> parse_arguments(int argc, char** argv, arguments& out) {
         }
     }
     if (out.command != "serve" && out.command != "check-config" && out.command != "ca" && out.command != "report" &&
-        out.command != "prune")
+        out.command != "prune" && out.command != "estimate")
         return usage_error("unknown command \"" + out.command + "\"");
     if (out.config.empty()) return usage_error(out.command + " needs --config FILE");
+    if (out.command == "estimate" && out.urls.empty()) return usage_error("estimate needs at least one URL");
     return std::nullopt;
 }
 
@@ -258,6 +273,7 @@ int main(int argc, char** argv) {
     if (args.command == "ca") return run_ca_command(args.subcommand, *result.value);
     if (args.command == "report") return run_report(args.report, *result.value);
     if (args.command == "prune") return run_prune(args.before, *result.value);
+    if (args.command == "estimate") return proxy::run_estimate(*result.value, args.client, args.urls, args.json);
 
     std::string error;
     if (!proxy::setup_logging(result.value->log, error)) {

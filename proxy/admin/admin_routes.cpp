@@ -44,7 +44,8 @@ std::optional<admin_caller> admin_routes::caller_of(std::string_view authorizati
     return hooks_.authenticate(authorization.substr(scheme.size()));
 }
 
-admin_response admin_routes::handle(std::string_view method, std::string_view target, std::string_view authorization) const {
+admin_response admin_routes::handle(std::string_view method, std::string_view target, std::string_view authorization,
+                                    std::string_view body) const {
     const auto q = target.find('?');
     const std::string_view path = target.substr(0, q);
     const std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
@@ -71,13 +72,13 @@ admin_response admin_routes::handle(std::string_view method, std::string_view ta
         r.bearer_challenge = true;
         return r;
     }
-    admin_response r = guarded(method, path, query, *caller);
+    admin_response r = guarded(method, path, query, *caller, body);
     r.caller = caller->name;
     return r;
 }
 
 admin_response admin_routes::guarded(std::string_view method, std::string_view path, std::string_view query,
-                                     const admin_caller& caller) const {
+                                     const admin_caller& caller, std::string_view body) const {
     if (!caller.admin()) {
         if (!is_read(method)) return admin_error(403, "forbidden", "a viewer token may only read (GET)");
         if (path == "/api/v1/accounts" || path == "/api/v1/instances" || path == "/metrics")
@@ -88,6 +89,10 @@ admin_response admin_routes::guarded(std::string_view method, std::string_view p
         nlohmann::json me{{"name", caller.name}, {"role", caller.admin() ? "admin" : "viewer"}, {"team", nullptr}};
         if (caller.team) me["team"] = *caller.team;
         return json_answer(me.dump());
+    }
+    if (path == "/api/v1/estimate" && hooks_.estimate) {
+        if (method != "POST") return admin_error(405, "method_not_allowed", "use POST with the planned calls");
+        return hooks_.estimate(body);
     }
     if (path == "/api/v1/reload") {
         if (method != "POST") return admin_error(405, "method_not_allowed", "use POST");

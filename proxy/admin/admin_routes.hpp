@@ -42,22 +42,25 @@ struct admin_hooks {
     std::function<admin_response(std::string_view query, const admin_caller&)> usage = nullptr;  // GET /api/v1/usage?query
     std::function<admin_response()> instances = nullptr;                                         // GET /api/v1/instances
     std::function<std::string()> ca_pem = nullptr;  // the local CA certificate; "" when there is none
+    std::function<admin_response(std::string_view body)> estimate = nullptr;  // POST /api/v1/estimate
 };
 
 class admin_routes {
 public:
     explicit admin_routes(admin_hooks hooks) : hooks_(std::move(hooks)) {}
 
-    admin_response handle(std::string_view method, std::string_view target, std::string_view authorization) const;
+    admin_response handle(std::string_view method, std::string_view target, std::string_view authorization,
+                          std::string_view body = {}) const;
     // Routes that query the ledger database and may take a while.
     static bool reads_database(std::string_view target) {
         const std::string_view path = target.substr(0, target.find('?'));
-        return path == "/api/v1/usage" || path == "/api/v1/instances";
+        return path == "/api/v1/usage" || path == "/api/v1/instances" || path == "/api/v1/estimate";
     }
 
 private:
     std::optional<admin_caller> caller_of(std::string_view authorization) const;
-    admin_response guarded(std::string_view method, std::string_view path, std::string_view query, const admin_caller& caller) const;
+    admin_response guarded(std::string_view method, std::string_view path, std::string_view query, const admin_caller& caller,
+                           std::string_view body) const;
     admin_hooks hooks_;
 };
 

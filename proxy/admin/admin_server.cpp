@@ -45,20 +45,21 @@ task<void> serve_admin_connection(tcp_socket socket, const admin_routes& routes,
     for (;;) {
         http::request_parser<http::string_body> parser;
         parser.header_limit(16 * 1024);
-        parser.body_limit(64 * 1024);
+        parser.body_limit(4 * 1024 * 1024);  // an estimate's planned calls
         stream.expires_after(std::chrono::seconds(30));
         auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
         if (ec) break;
         const auto& req = parser.get();
         const std::string_view method = req.method_string(), target = req.target(), authorization = req[http::field::authorization];
+        const std::string_view body = req.body();
         admin_response answer;
         if (admin_routes::reads_database(target)) {
             // On the report pool (an any_io_executor), not on this proxy thread.
             answer = co_await asio::co_spawn(
-                slow_work, [&]() -> asio::awaitable<admin_response> { co_return routes.handle(method, target, authorization); },
+                slow_work, [&]() -> asio::awaitable<admin_response> { co_return routes.handle(method, target, authorization, body); },
                 use_task);
         } else {
-            answer = routes.handle(method, target, authorization);
+            answer = routes.handle(method, target, authorization, body);
         }
 
         http::response<http::string_body> res{static_cast<http::status>(answer.status), req.version()};

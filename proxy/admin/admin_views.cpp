@@ -1,6 +1,7 @@
 #include "proxy/admin/admin_views.hpp"
 
 #include "policies/cost_model.hpp"
+#include "policies/estimate.hpp"
 #include "policies/store/usage_report.hpp"
 
 #include <algorithm>
@@ -130,6 +131,28 @@ admin_response usage_response(ledger_store& store, std::string_view query, const
         case report_format::json: break;
     }
     return admin_response{200, "application/json", policies::dump_exact(usage_json(request.value->query, *rows)) + "\n"};
+}
+
+admin_response estimate_response(const metering& books, const vendor_routes& routes,
+                                 const std::function<std::optional<std::string>(const std::string& client)>& team_of,
+                                 std::string_view body) {
+    const json request = json::parse(body, nullptr, false);
+    if (request.is_discarded() || !request.is_object()) return admin_error(400, "bad_request", "expected a JSON object {\"client\", \"calls\"}");
+    std::string client, team;
+    for (const auto& [key, value] : request.items()) {
+        if (key == "client" && value.is_string()) {
+            client = value.get<std::string>();
+            const auto found = team_of(client);
+            if (!found) return admin_error(400, "bad_request", "client: no client \"" + client + "\" is configured");
+            team = *found;
+        } else if (key != "calls") {
+            return admin_error(400, "bad_request", key + ": unknown or of the wrong type");
+        }
+    }
+    std::string error;
+    const auto calls = parse_planned_calls(request.contains("calls") ? request["calls"] : json(), error);
+    if (!calls) return admin_error(400, "bad_request", error);
+    return admin_response{200, "application/json", dump_exact(estimate_json(estimate_job(books, routes, client, team, *calls))) + "\n"};
 }
 
 }  // namespace creditgate::proxy

@@ -4,6 +4,7 @@
 
 #include "policies/json_amount.hpp"
 #include "policies/metering.hpp"
+#include "policies/vendor_routes.hpp"
 #include "policies/store/ledger_store.hpp"
 #include "proxy/admin/admin_routes.hpp"
 
@@ -38,6 +39,12 @@ admin_response instances_response(policies::ledger_store& store, const policies:
 
 // creditgate_lease_requests_total{result}, when the store leases (PostgreSQL); "" otherwise.
 std::string lease_metrics(const policies::ledger_store& store);
+
+// POST /api/v1/estimate (SPEC §12): {"client"?, "calls": [...]} priced against the live budgets.
+// `team_of` names a client's team (nullopt: no such client).
+admin_response estimate_response(const policies::metering& books, const policies::vendor_routes& routes,
+                                 const std::function<std::optional<std::string>(const std::string& client)>& team_of,
+                                 std::string_view body);
 
 // Today's date in UTC.
 

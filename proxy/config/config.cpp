@@ -24,6 +24,14 @@ std::function<std::string(const std::string& vendor)> units_of(const config& cfg
     };
 }
 
+std::function<std::optional<std::string>(const std::string& client)> team_lookup(const config& cfg) {
+    return [&cfg](const std::string& client) -> std::optional<std::string> {
+        for (const auto& c : cfg.clients)
+            if (c.id == client) return c.team;
+        return std::nullopt;
+    };
+}
+
 config_parser::config_parser(std::string_view text, const std::string& path, const policies::env_lookup& env)
     : text_(text), env_(env), issues_(path) {
     cfg_.file = fs::absolute(path).lexically_normal().string();

@@ -124,6 +124,8 @@ struct config {
 // A vendor's unit by name, for usage rows; "unknown" for a vendor no longer configured. The
 // function refers to `cfg`, which must outlive it.
 std::function<std::string(const std::string& vendor)> units_of(const config& cfg);
+// A client's team by id; nullopt for no such client. Refers to `cfg` likewise.
+std::function<std::optional<std::string>(const std::string& client)> team_lookup(const config& cfg);
 
 struct config_result {
     std::optional<config> value;

@@ -15,16 +15,12 @@
 
 namespace creditgate::proxy {
 
-namespace {
-
 std::shared_ptr<policies::metering> make_metering(const config& cfg, std::shared_ptr<policies::ledger_store> store) {
     std::vector<policies::account_binding> accounts;
     for (const auto& a : cfg.accounts) accounts.push_back({a.id, a.vendor, a.api_key, a.inject});
     return std::make_shared<policies::metering>(cfg.budgets, cfg.vendors, std::move(accounts),
                                                 static_cast<std::size_t>(cfg.limits.max_queue), std::move(store));
 }
-
-}  // namespace
 
 std::string instance_name(const config& cfg, std::uint16_t bound_port) {
     if (cfg.storage.instance) return *cfg.storage.instance;

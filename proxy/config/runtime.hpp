@@ -68,6 +68,9 @@ std::string ledger_path(const config& cfg);
 
 // The instance's name in the fleet: storage.instance, else "<hostname>:<proxy port>". The store
 // opens before the bind: with port 0 (tests) and no bound port yet, "<hostname>:pid<pid>".
+// The books for a config over a store (a runtime's, or a command's that prices without serving).
+std::shared_ptr<policies::metering> make_metering(const config& cfg, std::shared_ptr<policies::ledger_store> store);
+
 std::string instance_name(const config& cfg, std::uint16_t bound_port = 0);
 
 // The store storage.kind asks for (the state_dir is created if missing); null with `error`.

@@ -78,6 +78,49 @@ class Planning(harness.VendorTestCase):
         self.assertEqual(tight["remaining"], 0)
         self.assertLessEqual(tight["forecast_exhausted_at"], datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
+    def test_estimate_prices_a_job_without_calling_anyone(self):
+        self.add_account("scraperapi", "SA-KEY")
+        config = self.vendor_config(
+            accounts=[{"id": "sa", "vendor": "scraperapi", "api_key": "SA-KEY"}],
+            budgets=[{"id": "growth-sa", "scope": {"team": "growth"}, "vendor": "scraperapi", "limit": 40, "period": "month"},
+                     {"id": "helius-all", "vendor": "helius", "limit": 100}])
+        proxy = self.start_proxy(config)
+        self.assertEqual(self.session(proxy).get(SA_CALL, timeout=10).status_code, 200)  # 5 of growth-sa's 40 spent
+        self.wait_until(lambda: self.admin_get(proxy, "/api/v1/budgets")["budgets"][0]["used"] == 5, what="the spend")
+        job = {"client": "eu-1", "calls": [
+            {"method": "GET", "url": "https://api.scraperapi.com/?api_key=SA-KEY&url=https%3A%2F%2Fwww.amazon.com%2Fdp%2FX&render=true",
+             "count": 3},
+            {"method": "POST", "url": "https://mainnet.helius-rpc.com/?api-key=K",
+             "body": [{"method": "getBalance"}, {"method": "getAsset"}, {"method": "getBlock"}, {"method": "getSlot"}]},
+            {"url": "https://unknown.example/x"}]}
+        r = requests.post(f"http://{proxy.admin_addr}/api/v1/estimate", json=job,
+                          headers={"Authorization": "Bearer test-admin-token"}, timeout=10)
+        self.assertEqual(r.status_code, 200, r.text)
+        answer = r.json()
+        self.assertEqual(answer["calls"][0], {"vendor": "scraperapi", "unit": "credits", "estimate": 15, "total": 45})
+        self.assertEqual(answer["calls"][1]["total"], 22)
+        self.assertEqual(answer["calls"][2]["error"], "destination_not_allowed")
+        totals = {t["vendor"]: t for t in answer["totals"]}
+        self.assertEqual(Decimal(str(totals["scraperapi"]["cost_usd"])), Decimal("0.02205"))
+        budgets = {b["id"]: b for b in answer["budgets"]}
+        self.assertEqual((budgets["growth-sa"]["remaining"], budgets["growth-sa"]["needed"], budgets["growth-sa"]["fits"],
+                          budgets["growth-sa"]["short_by"]), (35, 45, False, 10))
+        self.assertIsNone(budgets["growth-sa"]["fits_at"])  # 45 never fits a 40 month
+        self.assertTrue(budgets["helius-all"]["fits"])
+        self.assertEqual(Decimal(self.vendor_account("SA-KEY")["billed"]), 5)  # nothing more went to the vendor
+        for bad, code in (({"calls": "x"}, 400), ({"client": "nobody", "calls": []}, 400)):
+            r = requests.post(f"http://{proxy.admin_addr}/api/v1/estimate", json=bad, headers={"Authorization": "Bearer test-admin-token"}, timeout=5)
+            self.assertEqual(r.status_code, code)
+        # The command-line twin, for profile authors.
+        import subprocess
+        run = subprocess.run([harness.BINARY, "estimate", "--config", proxy.config_path, "--client", "eu-1",
+                              "https://api.scraperapi.com/?api_key=SA-KEY&url=https://example.com/&render=true"],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn("11 credits (scraperapi)", run.stdout)
+        self.assertIn("budget growth-sa: needs 11 of 35 credits left: fits", run.stdout)
+        self.assertNotIn("SA-KEY", run.stdout)
+
     def test_max_cost_caps_a_call_before_anything_is_reserved(self):
         self.add_account("scraperapi", "SA-KEY")
         proxy = self.start_proxy(self.vendor_config(
