@@ -3,11 +3,9 @@
 #include "policies/estimate.hpp"
 #include "policies/json_amount.hpp"
 #include "policies/request_target.hpp"
-#include "policies/store/sqlite_store.hpp"
-#include "proxy/config/runtime.hpp"
+#include "proxy/offline_books.hpp"
 
 #include <cstdio>
-#include <filesystem>
 
 namespace creditgate::proxy {
 namespace {
@@ -17,22 +15,6 @@ std::string shown(const std::string& url) {
     const auto target = policies::parse_absolute_target(url);
     if (!target) return "(not a URL)";
     return target->where.host + std::string(target->path());
-}
-
-std::shared_ptr<policies::ledger_store> ledger_for(const config& cfg, std::string& note) {
-    const std::string path = ledger_path(cfg);
-    if (cfg.storage.kind == storage_kind::sqlite && std::filesystem::exists(path)) {
-        policies::sqlite_options options;
-        options.path = path;
-        options.read_only = true;
-        std::string error;
-        if (auto store = policies::sqlite_store::open(options, error)) return store;
-        note = "(the ledger cannot be read: " + error + "; budgets as if nothing was spent)";
-    } else {
-        note = cfg.storage.kind == storage_kind::sqlite ? "(no ledger yet: budgets as if nothing was spent)"
-                                                         : "(budgets as if nothing was spent: the fleet's ledger is not read here)";
-    }
-    return std::make_shared<policies::memory_store>();
 }
 
 }  // namespace
@@ -48,9 +30,7 @@ int run_estimate(const config& cfg, const std::string& client, const std::vector
         team = *found;
     }
     std::string note;
-    auto books = make_metering(cfg, ledger_for(cfg, note));
-    std::string error;
-    if (!books->recompute_used(error)) note = "(" + error + "; budgets as if nothing was spent)";
+    auto books = offline_books(cfg, note);
     const policies::vendor_routes routes(cfg.vendors, cfg.passthrough);
     std::vector<policies::planned_call> calls;
     for (const auto& url : urls) calls.push_back({"GET", url, {}, std::nullopt, 1});

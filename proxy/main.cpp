@@ -8,6 +8,7 @@
 #include "policies/store/usage_report.hpp"
 #include "proxy/admin/admin_views.hpp"
 #include "proxy/app.hpp"
+#include "proxy/budget_report.hpp"
 #include "proxy/estimate_command.hpp"
 #include "proxy/config/config.hpp"
 #include "proxy/logging.hpp"
@@ -35,8 +36,8 @@ constexpr const char* usage_text =
     "  creditgate [serve] --config FILE        run the proxy (default command)\n"
     "  creditgate check-config --config FILE   validate; print every error with its JSON path\n"
     "  creditgate report --config FILE [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
-    "                    [--group-by client,team,vendor,account,day] [--format table|csv|json]\n"
-    "                    [--client ID] [--team T] [--vendor V]\n"
+    "                    [--group-by client,team,vendor,account,day,hour] [--format table|csv|json]\n"
+    "                    [--client ID] [--team T] [--vendor V] [--budgets]\n"
     "                                          usage from the ledger in state_dir (also while serving)\n"
     "  creditgate ca init|show --config FILE   create the local CA if missing / print its path and fingerprint\n"
     "  creditgate estimate --config FILE [--client C] [--format table|json] URL...\n"
@@ -63,6 +64,7 @@ struct arguments {
     std::string client;                                        // estimate --client
     std::vector<std::string> urls;                             // estimate URL...
     bool json = false;                                         // estimate --format json
+    bool budgets = false;                                      // report --budgets
 };
 
 // Returns an exit code when the arguments are handled (help, version, errors).
@@ -100,6 +102,8 @@ std::optional<int> parse_arguments(int argc, char** argv, arguments& out) {
         } else if (out.command == "prune" && (a == "--before" || a.rfind("--before=", 0) == 0)) {
             if (a == "--before" && i + 1 >= args.size()) return usage_error("--before needs a date YYYY-MM-DD");
             out.before = a == "--before" ? args[++i] : a.substr(9);
+        } else if (out.command == "report" && a == "--budgets") {
+            out.budgets = true;
         } else if (out.command == "report" && a.rfind("--", 0) == 0) {
             // --from X or --from=X; the names are the usage route's parameters.
             std::string name = a.substr(2), value;
@@ -271,6 +275,15 @@ int main(int argc, char** argv) {
     }
 
     if (args.command == "ca") return run_ca_command(args.subcommand, *result.value);
+    if (args.command == "report" && args.budgets) {
+        std::string format = "table";
+        for (const auto& [name, value] : args.report)
+            if (name == "format") format = value;
+        if (format != "table" && format != "csv" && format != "json") return usage_error("--format: expected table, csv or json");
+        return proxy::run_budget_report(*result.value, format == "json"  ? policies::report_format::json
+                                                       : format == "csv" ? policies::report_format::csv
+                                                                         : policies::report_format::table);
+    }
     if (args.command == "report") return run_report(args.report, *result.value);
     if (args.command == "prune") return run_prune(args.before, *result.value);
     if (args.command == "estimate") return proxy::run_estimate(*result.value, args.client, args.urls, args.json);

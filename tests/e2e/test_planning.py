@@ -48,6 +48,19 @@ class Planning(harness.VendorTestCase):
         self.assertEqual(lifetime["budget"], "lifetime")
         self.assertNotIn("reset_at", lifetime)
         self.assertNotIn("resets", lifetime["message"])
+        # `report --budgets`: each budget's share used and its reset, from the ledger, while serving.
+        import subprocess
+        self.wait_until(lambda: all(b["used"] == 5 for b in self.admin_get(proxy, "/api/v1/budgets")["budgets"]), what="the rows")
+        run = subprocess.run([harness.BINARY, "report", "--config", proxy.config_path, "--budgets", "--format", "json"],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        import json as _json
+        report = {b["budget"]: b for b in _json.loads(run.stdout)["budgets"]}
+        self.assertEqual((report["monthly"]["used"], report["monthly"]["used_percent"], report["monthly"]["resets"]), (5, 100.0, reset))
+        self.assertEqual(report["lifetime"]["resets"], "never")
+        table = subprocess.run([harness.BINARY, "report", "--config", proxy.config_path, "--budgets"], capture_output=True, text=True,
+                               timeout=30).stdout
+        self.assertIn("100.0%", table)
 
     def test_budgets_forecast_when_they_run_out(self):
         self.add_account("scraperapi", "SA-KEY")
