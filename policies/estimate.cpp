@@ -94,7 +94,7 @@ job_estimate estimate_job(const metering& books, const vendor_routes& routes, co
         if (needs[i].is_zero()) continue;  // the job claims nothing from it
         job_budget b;
         b.id = v.def->id;
-        b.unit = v.unit.empty() ? std::string(v.def->kind == budget_kind::concurrency ? "calls" : "tokens") : v.unit;
+        b.unit = shown_unit(v);
         b.needed = needs[i].to_money();
         const bool metered = v.def->kind == budget_kind::credits || v.def->kind == budget_kind::money;
         if (!metered) continue;  // slots and tokens come back by themselves: no fit to judge

@@ -101,6 +101,13 @@ struct budget_view {
     std::uint64_t refused = 0;  // calls it refused in this window  // credits and money: when it runs out at the recent rate
 };
 
+// A budget's unit as views show it: its own ("credits", "usd", ...), else "calls" for
+// concurrency and "tokens" for rate budgets.
+inline std::string_view shown_unit(const budget_view& b) {
+    if (!b.unit.empty()) return b.unit;
+    return b.def->kind == budget_kind::concurrency ? "calls" : "tokens";
+}
+
 struct account_view {
     std::string id, vendor;
     std::optional<money> remaining;

@@ -9,8 +9,6 @@
 namespace creditgate::policies {
 namespace {
 
-constexpr steady_nanos nanos_per_second = 1'000'000'000;
-
 using ready_list = std::vector<std::pair<std::function<void(admission)>, admission>>;
 
 }  // namespace

@@ -11,6 +11,9 @@
 namespace creditgate::policies {
 
 inline constexpr std::int64_t token_micro = 1'000'000;  // rate tokens are counted in millionths
+inline constexpr steady_nanos nanos_per_second = 1'000'000'000;
+// Whole seconds, rounded up and at least 1: what Retry-After says.
+inline std::int64_t ceil_seconds(steady_nanos ns) { return std::max<std::int64_t>(1, (ns + nanos_per_second - 1) / nanos_per_second); }
 
 
 // A budget shared by the fleet: its lease for the current window and the fleet's figures.

@@ -125,44 +125,30 @@ std::string metrics::render(const policies::metering& books) const {
             out += "creditgate_request_duration_seconds_count{" + labels + "} " + std::to_string(h.count) + '\n';
         }
     }
-    header(out, "creditgate_credits_frozen", "gauge", "What calls in flight hold, by budget (calls for concurrency budgets).");
     const auto budgets = books.budgets();
-    for (const auto& b : budgets) {
-        out += "creditgate_credits_frozen{";
-        label(out, "budget", b.def->id, true);
-        out += "} " + b.frozen.to_string() + '\n';
-    }
-    header(out, "creditgate_budget_remaining", "gauge", "limit - used - frozen by budget (whole tokens for rate budgets).");
-    for (const auto& b : budgets) {
-        out += "creditgate_budget_remaining{";
-        label(out, "budget", b.def->id, true);
-        out += "} " + b.remaining.to_string() + '\n';
-    }
-    // Limits and use in each budget's unit ("calls" for concurrency, "tokens" for rate budgets).
-    auto unit_of = [](const policies::budget_view& b) -> std::string_view {
-        if (!b.unit.empty()) return b.unit;
-        return b.def->kind == policies::budget_kind::concurrency ? "calls" : "tokens";
+    // One gauge per budget: `value` as text; `with_unit` adds the unit label.
+    auto per_budget = [&](std::string_view name, std::string_view help, bool with_unit, auto&& value) {
+        header(out, name, "gauge", help);
+        for (const auto& b : budgets) {
+            out += name;
+            out += '{';
+            label(out, "budget", b.def->id, true);
+            if (with_unit) label(out, "unit", policies::shown_unit(b));
+            out += "} ";
+            out += value(b);
+            out += '\n';
+        }
     };
-    header(out, "creditgate_budget_limit", "gauge", "Each budget's limit in its unit.");
-    for (const auto& b : budgets) {
-        out += "creditgate_budget_limit{";
-        label(out, "budget", b.def->id, true);
-        label(out, "unit", unit_of(b));
-        out += "} " + b.limit.to_string() + '\n';
-    }
-    header(out, "creditgate_budget_used", "gauge", "What each budget's period has used (settled, plus pending rows of a crash).");
-    for (const auto& b : budgets) {
-        out += "creditgate_budget_used{";
-        label(out, "budget", b.def->id, true);
-        label(out, "unit", unit_of(b));
-        out += "} " + b.used.to_string() + '\n';
-    }
-    header(out, "creditgate_budget_soft_limit_reached", "gauge", "1 once used + frozen reached a budget's soft_limit this period.");
-    for (const auto& b : budgets) {
-        out += "creditgate_budget_soft_limit_reached{";
-        label(out, "budget", b.def->id, true);
-        out += b.soft_limit_reached ? "} 1\n" : "} 0\n";
-    }
+    using view = policies::budget_view;
+    per_budget("creditgate_credits_frozen", "What calls in flight hold, by budget (calls for concurrency budgets).", false,
+               [](const view& b) { return b.frozen.to_string(); });
+    per_budget("creditgate_budget_remaining", "limit - used - frozen by budget (whole tokens for rate budgets).", false,
+               [](const view& b) { return b.remaining.to_string(); });
+    per_budget("creditgate_budget_limit", "Each budget's limit in its unit.", true, [](const view& b) { return b.limit.to_string(); });
+    per_budget("creditgate_budget_used", "What each budget's period has used (settled, plus pending rows of a crash).", true,
+               [](const view& b) { return b.used.to_string(); });
+    per_budget("creditgate_budget_soft_limit_reached", "1 once used + frozen reached a budget's soft_limit this period.", false,
+               [](const view& b) { return std::string(b.soft_limit_reached ? "1" : "0"); });
     const auto accounts = books.accounts();
     header(out, "creditgate_upstream_balance", "gauge", "Each account's remaining balance at its vendor, as admission uses it.");
     for (const auto& a : accounts) {

@@ -1,9 +1,9 @@
 #include "policies/metering.hpp"
 #include "policies/json_amount.hpp"
-#include "policies/store/retention.hpp"
 #include "policies/store/sqlite_store.hpp"
 #include "policies/store/usage_report.hpp"
 #include "policies/store/writer_priority.hpp"
+#include "store_fixture.hpp"
 
 #include <catch2/catch.hpp>
 #include <sched.h>
@@ -15,75 +15,7 @@
 #include <thread>
 
 using namespace creditgate::policies;
-namespace fs = std::filesystem;
-
-namespace {
-
-money m(const char* t) { return *money::parse(t); }
-
-constexpr unix_millis day_ms = 86'400'000;
-const unix_millis nov22 = days_from_civil({2026, 11, 22}) * day_ms;
-
-// A fresh folder per test, removed afterwards.
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::random_device rd;
-        path = fs::temp_directory_path() / ("creditgate-store-" + std::to_string(rd()) + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~temp_dir() { fs::remove_all(path); }
-    std::string db() const { return (path / "creditgate.db").string(); }
-};
-
-std::unique_ptr<sqlite_store> open_store(const std::string& path, std::int64_t flush_ms = 10, int busy_ms = 1000) {
-    sqlite_options o;
-    o.path = path;
-    o.flush_ms = flush_ms;
-    o.busy_timeout_ms = busy_ms;
-    std::string error;
-    auto s = sqlite_store::open(o, error);
-    INFO(error);
-    REQUIRE(s);
-    return s;
-}
-
-call_row finished(ledger_store& s, unix_millis at, const char* client, const char* vendor, const char* actual,
-                  decision how = decision::allowed, unsigned status = 200) {
-    call_row r;
-    r.id = s.next_id();
-    r.admitted_at = at;
-    r.finished_at = at + 25;
-    r.request_id = "req-" + std::to_string(r.id);
-    r.client = client;
-    r.team = std::string(client) == "eu-1" ? "growth" : "research";
-    r.vendor = vendor;
-    r.account = std::string(vendor) + "-main";
-    r.method = "GET";
-    r.host = std::string("api.") + vendor + ".com";
-    r.path = "/person/search";
-    r.status = status;
-    r.decision = how;
-    r.estimate = m("5");
-    r.actual = m(actual);
-    r.cost_usd = settled_usd(r.actual, m("0.01"));
-    r.latency_ms = 40;
-    return r;
-}
-
-std::int64_t count_rows(const std::string& path, const char* where = "1") {
-    sqlite3* db = nullptr;
-    sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-    sqlite3_stmt* s = nullptr;
-    sqlite3_prepare_v2(db, (std::string("SELECT COUNT(*) FROM calls WHERE ") + where).c_str(), -1, &s, nullptr);
-    std::int64_t n = -1;
-    if (s && sqlite3_step(s) == SQLITE_ROW) n = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return n;
-}
-
-}  // namespace
+using namespace store_fixture;
 
 TEST_CASE("the schema is created once, versioned, and ids go on across opens", "[store]") {
     temp_dir dir;
@@ -582,116 +514,4 @@ TEST_CASE("sums of extreme amounts never make the ledger unreadable", "[store][h
     REQUIRE(rows.has_value());
     REQUIRE(rows->size() == 1);
     CHECK((*rows)[0].credits.micros() == INT64_MAX);
-}
-
-TEST_CASE("retention: pruned days still count toward budgets and still report by day", "[store]") {
-    temp_dir dir;
-    auto s = open_store(dir.db());
-    const unix_millis dec1 = days_from_civil({2026, 12, 1}) * day_ms;
-    s->append(finished(*s, nov22, "eu-1", "crustdata", "1"));
-    s->append(finished(*s, nov22 + 3'600'000, "us-1", "crustdata", "2"));
-    s->append(finished(*s, nov22 - day_ms, "eu-1", "scraperapi", "4"));
-    s->append(finished(*s, dec1 - 1, "eu-1", "crustdata", "8"));
-    s->append(finished(*s, dec1, "eu-1", "crustdata", "16"));
-    call_row pending = finished(*s, nov22, "eu-1", "crustdata", "0");  // a crash left it pending: counts at its estimate
-    pending.finished_at.reset();
-    s->append(pending);
-    REQUIRE(s->flush());
-
-    const period_window nov{days_from_civil({2026, 11, 1}) * 86400, days_from_civil({2026, 12, 1}) * 86400};
-    const period_window dec{days_from_civil({2026, 12, 1}) * 86400, days_from_civil({2027, 1, 1}) * 86400};
-    const std::vector<budget_usage_query> queries{
-        {"crustdata", {}, nov, false},  {"crustdata", {}, {}, false}, {"*", {}, {}, true},
-        {"crustdata", {std::string("growth"), {}, {}, {}}, {}, false}, {"crustdata", {{}, std::string("us-1"), {}, {}}, nov, true},
-        {"scraperapi", {{}, {}, std::string("scraperapi-main"), {}}, {}, false}, {"crustdata", {}, dec, false},
-    };
-    std::vector<money> before;
-    for (const auto& q : queries) before.push_back(*s->used(q));
-    CHECK(before[1] == m("32"));  // 1 + 2 + 8 + 16 + the pending 5
-    usage_query by_day{{2026, 11, 1}, {2026, 12, 31}, {usage_group::day, usage_group::client}, {}, {}, {}};
-    const auto report_before = *s->usage(by_day);
-
-    const auto deleted = s->prune({2026, 12, 1});
-    REQUIRE(deleted);
-    CHECK(*deleted == 4);                   // the finished November rows; the pending one stays
-    CHECK(count_rows(dir.db()) == 2);
-    CHECK(*s->prune({2026, 11, 15}) == 0);  // an earlier horizon never moves it back
-    for (std::size_t i = 0; i < queries.size(); ++i) {
-        INFO("query " << i);
-        CHECK(*s->used(queries[i]) == before[i]);
-    }
-    const auto report_after = *s->usage(by_day);
-    REQUIRE(report_after.size() == report_before.size());
-    for (std::size_t i = 0; i < report_after.size(); ++i) {
-        CHECK(report_after[i].keys == report_before[i].keys);
-        CHECK(report_after[i].requests == report_before[i].requests);
-        CHECK(report_after[i].credits == report_before[i].credits);
-    }
-    // A store opened again sees the same horizon.
-    s.reset();
-    auto again = open_store(dir.db());
-    CHECK(*again->used(queries[1]) == before[1]);
-}
-
-TEST_CASE("the retention horizon: retention_days, --before, and path_prefix budgets", "[store]") {
-    const civil_date today{2026, 12, 3};
-    const unix_seconds now = days_from_civil(today) * 86400 + 3600;
-    CHECK_FALSE(plan_retention(today, 0, std::nullopt, {}, now).before);
-    CHECK(*plan_retention(today, 400, std::nullopt, {}, now).before == civil_date{2025, 10, 29});
-    CHECK(*plan_retention(today, 400, civil_date{2026, 12, 1}, {}, now).before == civil_date{2026, 12, 1});
-    budget_def monthly;
-    monthly.id = "person-search";
-    monthly.kind = budget_kind::credits;
-    monthly.scope.path_prefix = "/person";
-    monthly.period.every = period_unit::month;
-    auto plan = plan_retention(today, 1, std::nullopt, {monthly}, now);
-    CHECK(*plan.before == civil_date{2026, 12, 1});  // not into this month's window
-    CHECK_THAT(plan.note, Catch::Contains("person-search"));
-    budget_def lifetime = monthly;
-    lifetime.period.every = period_unit::none;
-    CHECK_FALSE(plan_retention(today, 1, std::nullopt, {lifetime}, now).before);
-}
-
-TEST_CASE("usage rows carry their unit, \"mixed\" across vendors, and group by hour from raw rows", "[store]") {
-    temp_dir dir;
-    auto s = open_store(dir.db());
-    s->append(finished(*s, nov22 + 3'600'000, "eu-1", "crustdata", "2"));       // 01:00
-    s->append(finished(*s, nov22 + 3'700'000, "eu-1", "scraperapi", "10"));     // 01:01
-    s->append(finished(*s, nov22 + 5 * 3'600'000, "eu-1", "crustdata", "3"));   // 05:00
-    s->append(finished(*s, nov22 + 5 * 3'600'000, "us-1", "crustdata", "0", decision::rejected, 402));
-    REQUIRE(s->flush());
-    const auto unit_of = [](const std::string& vendor) { return vendor == "crustdata" ? std::string("credits") : std::string("sa-credits"); };
-
-    usage_query by_vendor{{2026, 11, 22}, {2026, 11, 22}, {usage_group::vendor}, {}, {}, {}};
-    auto rows = *s->usage(by_vendor);
-    assign_units(rows, unit_of);
-    REQUIRE(rows.size() == 2);
-    CHECK(rows[0].unit == "credits");
-    CHECK(rows[1].unit == "sa-credits");
-    usage_query by_client{{2026, 11, 22}, {2026, 11, 22}, {usage_group::client}, {}, {}, {}};
-    rows = *s->usage(by_client);
-    assign_units(rows, unit_of);
-    REQUIRE(rows.size() == 2);
-    CHECK(rows[0].unit == "mixed");    // eu-1: two vendors
-    CHECK(rows[1].unit == "credits");  // us-1: crustdata only
-
-    usage_query by_hour{{2026, 11, 22}, {2026, 11, 22}, {usage_group::hour, usage_group::vendor}, {}, {}, {}};
-    rows = *s->usage(by_hour);
-    REQUIRE(rows.size() == 3);
-    CHECK(rows[0].keys == std::vector<std::string>{"2026-11-22T01:00Z", "crustdata"});
-    CHECK(rows[0].credits == m("2"));
-    CHECK(rows[1].keys == std::vector<std::string>{"2026-11-22T01:00Z", "scraperapi"});
-    CHECK(rows[2].keys == std::vector<std::string>{"2026-11-22T05:00Z", "crustdata"});
-    CHECK(rows[2].requests == 2);
-    CHECK(rows[2].rejected == 1);
-    CHECK(rows[2].succeeded == 1);
-    CHECK(rows[2].credits == m("3"));
-    // By hour and by day agree on the day's totals.
-    usage_query day{{2026, 11, 22}, {2026, 11, 22}, {usage_group::day}, {}, {}, {}};
-    usage_query hour_total{{2026, 11, 22}, {2026, 11, 22}, {usage_group::day, usage_group::hour}, {}, {}, {}};
-    std::int64_t hourly_requests = 0;
-    const auto hours = *s->usage(hour_total);  // kept: a range-for over *optional-temporary would dangle
-    for (const auto& r : hours) hourly_requests += r.requests;
-    CHECK(hourly_requests == (*s->usage(day))[0].requests);
-    CHECK(parse_usage_request({{"group_by", "hour,client"}}, {2026, 11, 22}).value);
 }

@@ -20,12 +20,6 @@ function amount(x) {  // up to 6 decimals, trailing zeros dropped
   return v.toLocaleString("en-US", { maximumFractionDigits: Math.abs(v) >= 100 ? 2 : 6 });
 }
 const dollars = (x) => "$" + Number(x).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-function short(v) {  // chart axis: thousands past 1,000
-  const a = Math.abs(v);
-  if (a >= 1e6) return +(v / 1e6).toFixed(1) + "M";
-  if (a >= 1000) return +(v / 1000).toFixed(1) + "k";
-  return String(+v.toFixed(a < 10 && v % 1 ? 2 : 0));
-}
 const isoDay = (d) => d.toISOString().slice(0, 10);
 function addDays(day, n) { const d = new Date(day + "T00:00:00Z"); d.setUTCDate(d.getUTCDate() + n); return isoDay(d); }
 function range() {
@@ -43,7 +37,6 @@ function ago(iso) {
 }
 const utcMoment = (iso) => new Date(iso).toLocaleString("en-US", { month: "short", day: "numeric", year: "numeric", hour: "2-digit",
   minute: "2-digit", hourCycle: "h23", timeZone: "UTC" }) + " UTC";
-const dayLabel = (day) => new Date(day + "T00:00:00Z").toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -220,6 +213,8 @@ function cycleBudget(vendor) {
   return fits.map((b) => [rank(b), b]).filter(([r]) => r >= 0).sort((a, b) => b[0] - a[0]).map(([, b]) => b)[0] || null;
 }
 
+const chartOptions = () => ({ width: $("chart").clientWidth, money: state.measure === "usd", title: $("chart-title").textContent });
+
 function renderChart(rows, from, to, singleVendor) {
   const box = $("chart");
   const credits = $("chart").parentElement.querySelector('[data-measure="credits"]');
@@ -243,52 +238,7 @@ function renderChart(rows, from, to, singleVendor) {
     return;
   }
   state.points = points;
-  box.replaceChildren(drawChart(points));
-}
-
-function drawChart(points) {
-  const NS = "http://www.w3.org/2000/svg";
-  const W = Math.max(300, $("chart").clientWidth || 800), H = 260, L = 44, R = 16, T = 24, B = 28;
-  const svg = document.createElementNS(NS, "svg");
-  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-  svg.setAttribute("role", "img");
-  const add = (tag, attrs, text) => {
-    const e = document.createElementNS(NS, tag);
-    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-    if (text != null) e.textContent = text;
-    svg.append(e);
-    return e;
-  };
-  const max = Math.max(...points.map((p) => p[1]));
-  const top = niceCeil(max);
-  const x = (i) => L + (points.length === 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (points.length - 1));
-  const y = (v) => T + (H - T - B) * (1 - v / top);
-  const money = state.measure === "usd";
-  for (const f of [0, 0.5, 1]) {
-    add("line", { class: "grid", x1: L, x2: W - R, y1: y(top * f), y2: y(top * f) });
-    add("text", { class: "axis", x: L - 6, y: y(top * f) + 4, "text-anchor": "end" }, (money ? "$" : "") + short(top * f));
-  }
-  // At most four date markers, the first and last among them.
-  const marks = points.length <= 4 ? points.map((_, i) => i) : [0, 1, 2, 3].map((k) => Math.round((k * (points.length - 1)) / 3));
-  marks.forEach((i, k) => {
-    const anchor = k === 0 ? "start" : k === marks.length - 1 ? "end" : "middle";
-    add("text", { class: "axis x-mark", x: x(i), y: H - 8, "text-anchor": anchor }, dayLabel(points[i][0]));
-  });
-  const line = points.map((p, i) => `${i ? "L" : "M"}${x(i).toFixed(1)},${y(p[1]).toFixed(1)}`).join("");
-  add("path", { class: "area", d: `${line}L${x(points.length - 1).toFixed(1)},${y(0)}L${x(0).toFixed(1)},${y(0)}Z` });
-  add("path", { class: "line", d: line });
-  const last = points.length - 1;
-  add("circle", { class: "last", cx: x(last), cy: y(points[last][1]), r: 5 });
-  const lastText = money ? dollars(points[last][1]) : points[last][1].toLocaleString("en-US", { maximumFractionDigits: 2 });
-  add("text", { class: "last-label", x: x(last) - 8, y: Math.max(T - 8, y(points[last][1]) - 10), "text-anchor": "end" }, lastText);
-  svg.setAttribute("aria-label", `${$("chart-title").textContent}: ${points.length} days, most recent ${lastText}`);
-  return svg;
-}
-function niceCeil(v) {
-  if (v <= 0) return 1;
-  const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
+  box.replaceChildren(drawChart(points, chartOptions()));
 }
 
 // ---- budgets and accounts ----
@@ -414,7 +364,7 @@ document.addEventListener("DOMContentLoaded", () => {
   // A new width redraws the chart from the points it has; nothing is fetched again.
   window.addEventListener("resize", () => {
     clearTimeout(resize);
-    resize = setTimeout(() => { if (state.points && !$("usage").hidden) $("chart").replaceChildren(drawChart(state.points)); }, 150);
+    resize = setTimeout(() => { if (state.points && !$("usage").hidden) $("chart").replaceChildren(drawChart(state.points, chartOptions())); }, 150);
   });
   if (state.token) start(); else showLogin("");
 });
