@@ -124,6 +124,15 @@ class Alerts(harness.VendorTestCase):
         metrics = requests.get(f"http://{proxy.admin_addr}/metrics", headers={"Authorization": "Bearer test-admin-token"}, timeout=5).text
         self.assertIn('creditgate_alerts_sent_total{kind="soft_limit",result="failed"} 2', metrics)
         self.assertIn('creditgate_alerts_sent_total{kind="soft_limit",result="sent"} 1', metrics)
+        # A reload that changes the budgets builds new books: still past the soft limit, and
+        # still said once.
+        config["budgets"][0]["limit"] = 41
+        with open(proxy.config_path, "w") as f:
+            json.dump(config, f)
+        r = requests.post(f"http://{proxy.admin_addr}/api/v1/reload", headers={"Authorization": "Bearer test-admin-token"}, timeout=5)
+        self.assertEqual(r.status_code, 200, r.text)
+        time.sleep(1.0)
+        self.assertEqual((len(hook.posts), hook.attempts), (1, 3))
         # A graceful stop, a start on the same ledger: the budget is still past its soft limit,
         # and the ledger remembers that this was said.
         proxy.proc.send_signal(signal.SIGTERM)
