@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -42,6 +43,8 @@ constexpr const char* usage_text =
     "  creditgate ca init|show --config FILE   create the local CA if missing / print its path and fingerprint\n"
     "  creditgate estimate --config FILE [--client C] [--format table|json] URL...\n"
     "                                          what each URL would cost, and whether the budgets hold it\n"
+    "  creditgate backup --config FILE --to PATH\n"
+    "                                          a consistent copy of the SQLite ledger, also while serving\n"
     "  creditgate prune --config FILE [--before YYYY-MM-DD]\n"
     "                                          delete finished ledger rows older than storage.retention_days now\n"
     "  creditgate --version | --help\n"
@@ -65,6 +68,7 @@ struct arguments {
     std::vector<std::string> urls;                             // estimate URL...
     bool json = false;                                         // estimate --format json
     bool budgets = false;                                      // report --budgets
+    std::string to;                                            // backup --to PATH
 };
 
 // Returns an exit code when the arguments are handled (help, version, errors).
@@ -99,6 +103,9 @@ std::optional<int> parse_arguments(int argc, char** argv, arguments& out) {
             out.json = args[++i] == "json";
         } else if (out.command == "estimate" && a.rfind("--", 0) != 0) {
             out.urls.push_back(a);
+        } else if (out.command == "backup" && a == "--to") {
+            if (i + 1 >= args.size()) return usage_error("--to needs a path");
+            out.to = args[++i];
         } else if (out.command == "prune" && (a == "--before" || a.rfind("--before=", 0) == 0)) {
             if (a == "--before" && i + 1 >= args.size()) return usage_error("--before needs a date YYYY-MM-DD");
             out.before = a == "--before" ? args[++i] : a.substr(9);
@@ -125,10 +132,11 @@ std::optional<int> parse_arguments(int argc, char** argv, arguments& out) {
         }
     }
     if (out.command != "serve" && out.command != "check-config" && out.command != "ca" && out.command != "report" &&
-        out.command != "prune" && out.command != "estimate")
+        out.command != "prune" && out.command != "estimate" && out.command != "backup")
         return usage_error("unknown command \"" + out.command + "\"");
     if (out.config.empty()) return usage_error(out.command + " needs --config FILE");
     if (out.command == "estimate" && out.urls.empty()) return usage_error("estimate needs at least one URL");
+    if (out.command == "backup" && out.to.empty()) return usage_error("backup needs --to PATH");
     return std::nullopt;
 }
 
@@ -148,6 +156,34 @@ int run_ca_command(const std::string& what, const creditgate::proxy::config& cfg
 }
 
 // The same query as GET /api/v1/usage, read from the database while a proxy may be writing it.
+// A consistent copy of the SQLite ledger while the proxy may be running (SPEC §7).
+int run_backup(const std::string& to, const creditgate::proxy::config& cfg) {
+    using namespace creditgate;
+    if (cfg.storage.kind == proxy::storage_kind::postgres) {
+        std::fprintf(stderr, "creditgate: backup: storage.kind is \"postgres\": back the fleet's database up with pg_dump "
+                             "(pg_dump -Fc -f creditgate.dump DBNAME), and restore it with pg_restore\n");
+        return exit_usage;
+    }
+    if (cfg.storage.kind == proxy::storage_kind::memory) {
+        std::fprintf(stderr, "creditgate: backup: storage.kind is \"memory\": there is no ledger to copy\n");
+        return exit_runtime;
+    }
+    const std::string from = proxy::ledger_path(cfg);
+    if (!std::filesystem::exists(from)) {
+        std::fprintf(stderr, "creditgate: %s: no ledger yet\n", from.c_str());
+        return exit_runtime;
+    }
+    std::string error;
+    const auto pages = policies::sqlite_store::backup_file(from, to, error);
+    if (!pages) {
+        std::fprintf(stderr, "creditgate: backup: %s\n", error.c_str());
+        return exit_runtime;
+    }
+    std::printf("backed up %s to %s (%lld pages); restore: stop creditgate, copy it to %s, start it\n", from.c_str(), to.c_str(),
+                static_cast<long long>(*pages), from.c_str());
+    return exit_ok;
+}
+
 // The retention pass now (SPEC §7, §13), while the proxy may be serving: the SQLite ledger takes
 // it in small transactions.
 int run_prune(const std::optional<std::string>& before_text, const creditgate::proxy::config& cfg) {
@@ -286,6 +322,7 @@ int main(int argc, char** argv) {
     }
     if (args.command == "report") return run_report(args.report, *result.value);
     if (args.command == "prune") return run_prune(args.before, *result.value);
+    if (args.command == "backup") return run_backup(args.to, *result.value);
     if (args.command == "estimate") return proxy::run_estimate(*result.value, args.client, args.urls, args.json);
 
     std::string error;

@@ -57,7 +57,7 @@ CREATE TABLE usage_daily (
 );
 )sql";
 
-// Version 2: the retention pass (sqlite_retention.cpp). Finished rows admitted before
+// Version 2: the retention pass (sqlite_housekeeping.cpp). Finished rows admitted before
 // pruned_before (UTC ms, a midnight) may be gone; their days are in usage_daily.
 constexpr const char* schema_v2 = R"sql(
 CREATE TABLE retention (

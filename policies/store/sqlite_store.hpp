@@ -55,10 +55,14 @@ public:
     bool persistent() const override { return true; }
     std::optional<money> used(const budget_usage_query& query) override;
     std::optional<std::vector<usage_row>> usage(const usage_query& query) override;
-    std::optional<std::int64_t> prune(civil_date before) override;  // sqlite_retention.cpp
+    std::optional<std::int64_t> prune(civil_date before) override;  // sqlite_housekeeping.cpp
     // The same on a ledger file another process may be writing (`creditgate prune`).
     static std::optional<std::int64_t> prune_file(const std::string& path, civil_date before);
-    std::optional<bool> remember_alert(const std::string& key, unix_seconds at) override;  // sqlite_retention.cpp
+    // A consistent copy of the ledger at `from`, taken with SQLite's online backup API while a
+    // proxy may be writing it, written to `to` (replaced only once the copy is whole). The
+    // pages copied; nullopt with `error`.
+    static std::optional<std::int64_t> backup_file(const std::string& from, const std::string& to, std::string& error);
+    std::optional<bool> remember_alert(const std::string& key, unix_seconds at) override;  // sqlite_housekeeping.cpp
 
     // Rows moved out of memory to the spill file because writes kept failing and the retry queue was full.
     std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }

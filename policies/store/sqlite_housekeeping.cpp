@@ -1,11 +1,14 @@
 // The SQLite ledger's housekeeping on connections of their own, so that neither the writer nor
-// reports wait for it longer than one small transaction: the retention pass (SPEC §7) and the
-// record of alerts sent (SPEC §12).
+// reports wait for it longer than one small transaction: the retention pass and backups (SPEC
+// §7), and the record of alerts sent (SPEC §12).
 #include "policies/store/sqlite_store.hpp"
 
 #include "policies/store/sqlite_statement.hpp"
 
 #include <sqlite3.h>
+
+#include <cstdio>
+#include <filesystem>
 
 namespace creditgate::policies {
 namespace {
@@ -52,6 +55,41 @@ std::optional<std::int64_t> sqlite_store::prune_file(const std::string& path, ci
     sqlite3_close(db);
     if (!ok) return std::nullopt;
     return deleted;
+}
+
+std::optional<std::int64_t> sqlite_store::backup_file(const std::string& from, const std::string& to, std::string& error) {
+    const std::string partial = to + ".partial";
+    std::remove(partial.c_str());
+    sqlite3 *source = nullptr, *target = nullptr;
+    auto fail = [&](std::string why) -> std::optional<std::int64_t> {
+        error = std::move(why);
+        sqlite3_close(source);
+        sqlite3_close(target);
+        std::remove(partial.c_str());
+        return std::nullopt;
+    };
+    if (sqlite3_open_v2(from.c_str(), &source, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return fail(from + ": " + last_error(source));
+    if (sqlite3_open_v2(partial.c_str(), &target, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK)
+        return fail(to + ": cannot create it: " + last_error(target));
+    sqlite3_backup* copy = sqlite3_backup_init(target, "main", source, "main");
+    if (!copy) return fail(to + ": " + last_error(target));
+    // Some pages at a time: the writer gets the database between steps. A write between steps
+    // makes SQLite restart the copy, so the result is one consistent moment of the ledger.
+    int rc;
+    while ((rc = sqlite3_backup_step(copy, 1024)) == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        if (rc != SQLITE_OK) sqlite3_sleep(5);
+    const std::int64_t pages = sqlite3_backup_pagecount(copy);
+    sqlite3_backup_finish(copy);
+    if (rc != SQLITE_DONE) return fail(to + ": the copy failed: " + std::string(sqlite3_errstr(rc)));
+    // The copy stands alone: no WAL beside it.
+    if (!exec(target, "PRAGMA journal_mode=DELETE", &error)) return fail(to + ": " + error);
+    sqlite3_close(source);
+    sqlite3_close(target);
+    source = target = nullptr;
+    std::error_code ec;
+    std::filesystem::rename(partial, to, ec);
+    if (ec) return fail(to + ": " + ec.message());
+    return pages;
 }
 
 std::optional<bool> sqlite_store::remember_alert(const std::string& key, unix_seconds at) {
