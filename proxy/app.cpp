@@ -151,6 +151,7 @@ int app::run() {
 
     state_.on_drained = [this] { asio::post(workers_[0]->io(), [this] { stop_all(); }); };
     signals_.emplace(main_io, SIGINT, SIGTERM, SIGHUP);
+    signals_->add(SIGUSR1);
     wait_for_signal();
 
     asio::co_spawn(main_io, accept_loop(), log_exception);
@@ -251,6 +252,10 @@ void app::wait_for_signal() {
         if (ec) return;
         if (signo == SIGHUP) {
             reload();
+        } else if (signo == SIGUSR1) {
+            std::string error;
+            if (reopen_log_file(error)) spdlog::info("log file reopened (SIGUSR1)");
+            else spdlog::error("{}", error);
         } else if (state_.draining.load()) {
             spdlog::warn("second stop signal: stopping now");
             stop_all();

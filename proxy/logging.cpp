@@ -2,10 +2,11 @@
 
 #include <nlohmann/json.hpp>
 #include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include <atomic>
+#include <mutex>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -19,6 +20,32 @@ namespace {
 std::atomic<bool> json_lines{false};
 std::atomic<bool> access_enabled{true};
 std::atomic<int> access_fd{STDERR_FILENO};
+std::string log_path;  // log.file, for reopen_log_file (set once at start, before any thread)
+
+// Writes whole lines to a file descriptor with one write() each. The log file has one
+// descriptor for the logger and the access lines alike; reopening it (logrotate) dup2()s the
+// new file onto that same number, so no writer ever holds a closed or reused descriptor.
+class fd_sink final : public spdlog::sinks::base_sink<std::mutex> {
+public:
+    explicit fd_sink(int fd) : fd_(fd) {}
+
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        spdlog::memory_buf_t line;
+        formatter_->format(msg, line);
+        std::size_t done = 0;
+        while (done < line.size()) {
+            const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return;  // a full disk must not stop the proxy
+            done += static_cast<std::size_t>(n);
+        }
+    }
+    void flush_() override {}
+
+private:
+    int fd_;
+};
 
 void append_json_string(spdlog::memory_buf_t& dest, std::string_view text) {
     const std::string quoted = nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -83,27 +110,41 @@ void setup_bootstrap_logging() {
 }
 
 bool setup_logging(const log_config& cfg, std::string& error) {
-    spdlog::sink_ptr sink;
+    std::vector<spdlog::sink_ptr> sinks;
     if (cfg.file) {
-        try {
-            sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(*cfg.file);
-        } catch (const spdlog::spdlog_ex& e) {
-            error = "cannot open log file " + *cfg.file + ": " + e.what();
-            return false;
-        }
-        // A file is written in blocks; push them out at least every second.
-        spdlog::flush_every(std::chrono::seconds(1));
         const int fd = ::open(cfg.file->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0) {
             error = "cannot open log file " + *cfg.file + ": " + std::strerror(errno);
             return false;
         }
-        access_fd = fd;  // kept open for the life of the process
+        log_path = *cfg.file;
+        access_fd = fd;  // kept open for the life of the process; reopen_log_file() swaps the file behind it
+        sinks.push_back(std::make_shared<fd_sink>(fd));
+        // Whatever stops the proxy is also said on the terminal (SPEC §13): a service manager
+        // shows it even when the file is somewhere nobody looks.
+        auto terminal = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+        terminal->set_level(spdlog::level::critical);
+        sinks.push_back(terminal);
     } else {
-        sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+        sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_mt>());
     }
-    install({sink}, spdlog::level::from_str(cfg.level), cfg.format == log_format::json);
+    install(std::move(sinks), spdlog::level::from_str(cfg.level), cfg.format == log_format::json);
     return true;
+}
+
+bool reopen_log_file(std::string& error) {
+    if (log_path.empty()) return true;  // stderr: nothing to reopen
+    flush_access_log();  // this thread's lines go to the old file, where they belong
+    const int fresh = ::open(log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fresh < 0) {
+        error = "cannot reopen log file " + log_path + ": " + std::strerror(errno);
+        return false;
+    }
+    const int fd = access_fd.load();
+    const bool ok = ::dup3(fresh, fd, O_CLOEXEC) == fd;
+    if (!ok) error = "cannot reopen log file " + log_path + ": " + std::strerror(errno);
+    ::close(fresh);
+    return ok;
 }
 
 namespace {

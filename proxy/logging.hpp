@@ -15,6 +15,9 @@ namespace creditgate::proxy {
 // when the log file cannot be opened.
 bool setup_logging(const log_config& cfg, std::string& error);
 
+// SIGUSR1 (logrotate): log.file is opened again under its name, the lines of every thread go
+// there from now on. True when there is no file. False with `error` when it cannot be opened.
+bool reopen_log_file(std::string& error);
 // Before the config is read: plain text to stderr.
 void setup_bootstrap_logging();
 
