@@ -51,6 +51,8 @@ public:
 
     admin_response handle(std::string_view method, std::string_view target, std::string_view authorization,
                           std::string_view body = {}) const;
+    // Whether this Authorization value carries a valid token (of any role).
+    bool admits(std::string_view authorization) const { return caller_of(authorization).has_value(); }
     // Routes that query the ledger database and may take a while.
     static bool reads_database(std::string_view target) {
         const std::string_view path = target.substr(0, target.find('?'));

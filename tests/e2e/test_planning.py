@@ -124,6 +124,18 @@ class Planning(harness.VendorTestCase):
         for bad, code in (({"calls": "x"}, 400), ({"client": "nobody", "calls": []}, 400)):
             r = requests.post(f"http://{proxy.admin_addr}/api/v1/estimate", json=bad, headers={"Authorization": "Bearer test-admin-token"}, timeout=5)
             self.assertEqual(r.status_code, code)
+        # A big job is read only with a valid token: 3,000 calls (~300 KB) with it, nothing without.
+        big = {"client": "eu-1", "calls": [{"url": "https://api.scraperapi.com/?api_key=SA-KEY&url=https://example.com/p%d" % i}
+                                           for i in range(3000)]}
+        r = requests.post(f"http://{proxy.admin_addr}/api/v1/estimate", json=big, headers={"Authorization": "Bearer test-admin-token"},
+                          timeout=30)
+        self.assertEqual((r.status_code, len(r.json()["calls"])), (200, 3000))
+        try:  # the proxy answers 413 and closes; the client may still be sending and see a reset first
+            r = requests.post(f"http://{proxy.admin_addr}/api/v1/estimate", json=big, headers={"Authorization": "Bearer wrong"},
+                              timeout=30)
+            self.assertEqual((r.status_code, r.json()["error"]["code"]), (413, "body_too_large"))
+        except requests.exceptions.ConnectionError:
+            pass
         # The command-line twin, for profile authors.
         import subprocess
         run = subprocess.run([harness.BINARY, "estimate", "--config", proxy.config_path, "--client", "eu-1",
