@@ -5,6 +5,7 @@
 #include "policies/request_target.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 
 namespace creditgate::policies {
