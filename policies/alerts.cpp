@@ -15,6 +15,7 @@ alert_event budget_event(alert_kind kind, const budget_view& b, unix_seconds now
     e.budget = b.def->id;
     e.unit = b.unit;
     e.used = b.used;
+    e.frozen = b.frozen;
     e.limit = b.limit;
     if (b.window.end != INT64_MAX) e.period_end = b.window.end;
     e.at = now;
@@ -70,7 +71,12 @@ std::vector<alert_event> detect_alerts(const std::vector<budget_view>& budgets, 
 
 std::string alert_text(const alert_event& e) {
     const std::string ends = e.period_end ? " (the period ends " + format_utc(*e.period_end) + ")" : std::string();
-    const std::string figures = e.used && e.limit ? e.used->to_string() + " of " + e.limit->to_string() + " " + e.unit : std::string();
+    std::string figures;
+    if (e.used && e.limit) {
+        figures = e.used->to_string();
+        if (e.frozen && e.frozen->micros() != 0) figures.append(" (and ").append(e.frozen->to_string()).append(" frozen)");
+        figures.append(" of ").append(e.limit->to_string()).append(" ").append(e.unit);
+    }
     switch (e.kind) {
         case alert_kind::soft_limit: return "creditgate: budget " + e.budget + " passed its soft limit: " + figures + " used" + ends;
         case alert_kind::budget_exhausted:
@@ -93,6 +99,7 @@ std::string alert_json(const alert_event& e) {
              {"budget", e.budget.empty() ? json(nullptr) : json(e.budget)},
              {"account", e.account.empty() ? json(nullptr) : json(e.account)},
              {"used", e.used ? amount_json(*e.used) : json(nullptr)},
+             {"frozen", e.frozen ? amount_json(*e.frozen) : json(nullptr)},
              {"limit", e.limit ? amount_json(*e.limit) : json(nullptr)},
              {"unit", e.unit.empty() ? json(nullptr) : json(e.unit)},
              {"period_end", e.period_end ? json(format_utc(*e.period_end)) : json(nullptr)},

@@ -23,7 +23,7 @@ struct alert_event {
     std::string budget;   // budget events
     std::string account;  // account events
     std::string unit;
-    std::optional<money> used, limit;
+    std::optional<money> used, frozen, limit;  // a soft limit is crossed by used + frozen
     std::optional<unix_seconds> period_end;   // budgets with a period
     std::optional<unix_seconds> exhausted_at;  // forecast events
     unix_seconds at = 0;
@@ -42,7 +42,7 @@ std::vector<alert_event> detect_alerts(const std::vector<budget_view>& budgets, 
                                        unix_seconds now);
 
 std::string alert_text(const alert_event& e);          // one line, for the log and Slack
-std::string alert_json(const alert_event& e);          // {"event","budget","account","used","limit","unit","period_end","at"}
+std::string alert_json(const alert_event& e);          // {"event","budget","account","used","frozen","limit","unit","period_end","at"}
 std::string alert_slack_json(const alert_event& e);    // {"text": alert_text}
 
 }  // namespace creditgate::policies

@@ -79,6 +79,7 @@ TEST_CASE("alert bodies: JSON fields and Slack text", "[alerts]") {
     CHECK(body["budget"] == "growth-sa");
     CHECK(body["account"].is_null());
     CHECK(body["used"].dump() == "80.5");
+    CHECK(body["frozen"] == 0);
     CHECK(body["limit"] == 100);
     CHECK(body["unit"] == "credits");
     CHECK(body["period_end"] == "2027-01-01T00:00:00Z");
@@ -86,6 +87,8 @@ TEST_CASE("alert bodies: JSON fields and Slack text", "[alerts]") {
     const auto slack = nlohmann::json::parse(alert_slack_json(e));
     CHECK(slack.size() == 1);
     CHECK(slack["text"] == "creditgate: budget growth-sa passed its soft limit: 80.5 of 100 credits used (the period ends 2027-01-01T00:00:00Z)");
+    v.frozen = m("2");
+    CHECK_THAT(alert_text(detect_alerts({v}, {}, dec1 + 60)[0]), Catch::Contains("80.5 (and 2 frozen) of 100 credits used"));
     CHECK(parse_alert_kind("forecast") == alert_kind::forecast);
     CHECK_FALSE(parse_alert_kind("soft-limit"));
 }
