@@ -105,6 +105,43 @@ task<void> app::accept_loop() {
         [&](tcp_socket socket) { asio::co_spawn(target->io(), serve_client(*target, std::move(socket)), log_exception); });
 }
 
+// What each admin route reads, always from the current runtime (a reload swaps it).
+admin_hooks app::admin_hooks_of() {
+    return admin_hooks{
+        [this](std::string_view token) { return authenticate(token); },
+        [this] { return reload(); },
+        [this](const admin_caller& c) { return policies::dump_exact(budgets_json(*snapshot()->metering(), scope_of(c))); },
+        [this] { return policies::dump_exact(accounts_json(*snapshot()->metering())); },
+        [this](const admin_caller& c) { return policies::dump_exact(reservations_json(*snapshot()->metering(), scope_of(c))); },
+        [this](std::string_view id) { return snapshot()->metering()->reset_account(id); },
+        [this] { return counters_.render(*snapshot()->metering()) + lease_metrics(snapshot()->store()); },
+        [this](std::string_view query, const admin_caller& c) {
+            const auto current = snapshot();
+            return usage_response(current->store(), query, units_of(current->cfg()), scope_of(c));
+        },
+        [this] { return instances_response(snapshot()->store(), self_); },
+        [this] { return ca_certificate(); },
+        [this](std::string_view body) {
+            const auto current = snapshot();
+            return estimate_response(*current->metering(), current->routes(), team_lookup(current->cfg()), body);
+        },
+    };
+}
+
+// The one stdout line of SPEC §2 (real ports, also for port 0), and the same in the log.
+void app::announce(unsigned threads) {
+    const auto proxy_ep = proxy_acceptor_->local_endpoint();
+    const auto admin_ep = admin_acceptor_->local_endpoint();
+    auto show = [](const tcp::endpoint& ep) {
+        const std::string host = ep.address().to_string();
+        return (ep.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(ep.port());
+    };
+    std::printf("creditgate listening proxy=%s admin=%s\n", show(proxy_ep).c_str(), show(admin_ep).c_str());
+    std::fflush(stdout);
+    spdlog::info("listening proxy={} admin={} threads={} vendors={} clients={}", show(proxy_ep), show(admin_ep),
+                 threads, initial_.vendors.size(), initial_.clients.size());
+}
+
 int app::run() {
     std::string error;
     auto store = open_ledger_store(initial_, error);
@@ -129,25 +166,7 @@ int app::run() {
     self_.name = instance_name(initial_, proxy_acceptor_->local_endpoint().port());
     self_.started_at = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     self_.self = true;
-    admin_ = std::make_unique<admin_routes>(admin_hooks{
-        [this](std::string_view token) { return authenticate(token); },
-        [this] { return reload(); },
-        [this](const admin_caller& c) { return policies::dump_exact(budgets_json(*snapshot()->metering(), scope_of(c))); },
-        [this] { return policies::dump_exact(accounts_json(*snapshot()->metering())); },
-        [this](const admin_caller& c) { return policies::dump_exact(reservations_json(*snapshot()->metering(), scope_of(c))); },
-        [this](std::string_view id) { return snapshot()->metering()->reset_account(id); },
-        [this] { return counters_.render(*snapshot()->metering()) + lease_metrics(snapshot()->store()); },
-        [this](std::string_view query, const admin_caller& c) {
-            const auto current = snapshot();
-            return usage_response(current->store(), query, units_of(current->cfg()), scope_of(c));
-        },
-        [this] { return instances_response(snapshot()->store(), self_); },
-        [this] { return ca_certificate(); },
-        [this](std::string_view body) {
-            const auto current = snapshot();
-            return estimate_response(*current->metering(), current->routes(), team_lookup(current->cfg()), body);
-        },
-    });
+    admin_ = std::make_unique<admin_routes>(admin_hooks_of());
 
     state_.on_drained = [this] { asio::post(workers_[0]->io(), [this] { stop_all(); }); };
     signals_.emplace(main_io, SIGINT, SIGTERM, SIGHUP);
@@ -165,16 +184,7 @@ int app::run() {
     alerts_ = std::make_unique<alert_service>([this] { return snapshot(); }, counters_);
     alerts_->start();
 
-    const auto proxy_ep = proxy_acceptor_->local_endpoint();
-    const auto admin_ep = admin_acceptor_->local_endpoint();
-    auto show = [](const tcp::endpoint& ep) {
-        const std::string host = ep.address().to_string();
-        return (ep.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(ep.port());
-    };
-    std::printf("creditgate listening proxy=%s admin=%s\n", show(proxy_ep).c_str(), show(admin_ep).c_str());
-    std::fflush(stdout);
-    spdlog::info("listening proxy={} admin={} threads={} vendors={} clients={}", show(proxy_ep), show(admin_ep),
-                 threads, initial_.vendors.size(), initial_.clients.size());
+    announce(threads);
 
     {
         // The guards keep idle loops running until stop_all(). They go with this block, before

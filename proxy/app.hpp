@@ -45,6 +45,8 @@ private:
     void stop_all();
     void release_io_objects();
     void schedule_retention(std::chrono::seconds after);
+    admin_hooks admin_hooks_of();
+    void announce(unsigned threads);
 
     config initial_;
     metrics counters_;  // before state_, which points at it

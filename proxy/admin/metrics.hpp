@@ -33,6 +33,8 @@ public:
     std::string render(const policies::metering& books) const;
 
 private:
+    void render_counters(std::string& out) const;  // what record() and alert_sent() counted
+
     static constexpr std::array<double, 13> bucket_bounds{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
     // Label tuples compare with tuples of views: counting an exchange copies no string unless
