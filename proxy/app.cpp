@@ -69,6 +69,9 @@ void app::release_io_objects() {
     // Exchanges still in the contexts are destroyed with their worker (their reservations release
     // themselves); none of them may signal "drained" to a worker that is already gone.
     state_.on_drained = nullptr;
+    // A hash in progress posts its answer to a worker's context: it must finish while they exist.
+    state_.verifier = nullptr;
+    verifier_.reset();
     workers_.clear();
 }
 
@@ -156,6 +159,9 @@ int app::run() {
     }
     const unsigned threads = initial_.threads != 0 ? initial_.threads : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < threads; ++i) workers_.push_back(std::make_unique<worker>(i, current_, state_));
+    // Created even without hashed secrets today: a reload may bring some. Idle, it is one thread.
+    verifier_ = std::make_unique<secret_verifier>(std::max(1u, std::thread::hardware_concurrency() / 2));
+    state_.verifier = verifier_.get();
     asio::io_context& main_io = workers_[0]->io();
 
     proxy_acceptor_.emplace(main_io);

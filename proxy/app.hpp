@@ -9,6 +9,7 @@
 #include "proxy/balance_poller.hpp"
 #include "proxy/config/config.hpp"
 #include "proxy/admin/metrics.hpp"
+#include "proxy/exchange/secret_verifier.hpp"
 #include "proxy/worker.hpp"
 
 #include <boost/asio/signal_set.hpp>
@@ -53,6 +54,7 @@ private:
     policies::instance_view self_;  // this process, for /api/v1/instances without a fleet
     server_state state_;
     std::vector<std::unique_ptr<worker>> workers_;
+    std::unique_ptr<secret_verifier> verifier_;  // PBKDF2 of hashed client secrets, off the workers
     std::optional<tcp_acceptor> proxy_acceptor_;
     std::optional<tcp_acceptor> admin_acceptor_;
     std::optional<asio::signal_set> signals_;

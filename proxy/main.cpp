@@ -11,6 +11,7 @@
 #include "proxy/budget_report.hpp"
 #include "proxy/estimate_command.hpp"
 #include "proxy/config/config.hpp"
+#include "proxy/config/secret_hash.hpp"
 #include "proxy/logging.hpp"
 
 #include <spdlog/spdlog.h>
@@ -47,6 +48,7 @@ constexpr const char* usage_text =
     "                                          a consistent copy of the SQLite ledger, also while serving\n"
     "  creditgate prune --config FILE [--before YYYY-MM-DD]\n"
     "                                          delete finished ledger rows older than storage.retention_days now\n"
+    "  creditgate hash-secret                  read a client secret from stdin, print its secret_hash\n"
     "  creditgate --version | --help\n"
     "\n"
     "Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.\n"
@@ -132,12 +134,29 @@ std::optional<int> parse_arguments(int argc, char** argv, arguments& out) {
         }
     }
     if (out.command != "serve" && out.command != "check-config" && out.command != "ca" && out.command != "report" &&
-        out.command != "prune" && out.command != "estimate" && out.command != "backup")
+        out.command != "prune" && out.command != "estimate" && out.command != "backup" && out.command != "hash-secret")
         return usage_error("unknown command \"" + out.command + "\"");
+    if (out.command == "hash-secret") return std::nullopt;  // needs no config
     if (out.config.empty()) return usage_error(out.command + " needs --config FILE");
     if (out.command == "estimate" && out.urls.empty()) return usage_error("estimate needs at least one URL");
     if (out.command == "backup" && out.to.empty()) return usage_error("backup needs --to PATH");
     return std::nullopt;
+}
+
+// `creditgate hash-secret`: the secret on stdin (one trailing newline stripped, so `echo` and a
+// here-string work), its "pbkdf2-sha256$..." on stdout for the config's `secret_hash`.
+int run_hash_secret() {
+    std::string secret;
+    char chunk[4096];
+    for (std::size_t n; (n = std::fread(chunk, 1, sizeof chunk, stdin)) > 0;) secret.append(chunk, n);
+    if (!secret.empty() && secret.back() == '\n') secret.pop_back();
+    if (!secret.empty() && secret.back() == '\r') secret.pop_back();
+    if (secret.empty()) {
+        std::fprintf(stderr, "creditgate: hash-secret: no secret on stdin\n");
+        return exit_usage;
+    }
+    std::printf("%s\n", creditgate::proxy::make_secret_hash(secret).c_str());
+    return exit_ok;
 }
 
 int run_ca_command(const std::string& what, const creditgate::proxy::config& cfg) {
@@ -294,6 +313,7 @@ int main(int argc, char** argv) {
     using namespace creditgate;
     arguments args;
     if (auto code = parse_arguments(argc, argv, args)) return *code;
+    if (args.command == "hash-secret") return run_hash_secret();
 
     proxy::setup_bootstrap_logging();
     auto result = proxy::load_config(args.config, policies::process_environment());

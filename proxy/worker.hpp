@@ -18,6 +18,7 @@
 namespace creditgate::proxy {
 
 class metrics;
+class secret_verifier;
 
 // What all workers share: the drain flag, the count of exchanges in flight, the metrics.
 struct server_state {
@@ -26,6 +27,7 @@ struct server_state {
     std::function<void()> on_drained;  // called (on some worker) when draining and in_flight reaches 0
     std::string id_prefix;             // random per process, for request ids
     metrics* counters = nullptr;       // owned by the app
+    secret_verifier* verifier = nullptr;  // owned by the app: PBKDF2 of hashed client secrets
 };
 
 // Counts one exchange in flight for as long as it lives.

@@ -71,7 +71,8 @@ struct account_config {
 struct client_config {
     std::string id;
     std::string team;
-    std::string secret;  // secret: never logged or shown
+    std::string secret;                      // never logged or shown; empty when hashed
+    std::optional<std::string> secret_hash{};  // "pbkdf2-sha256$..." (SPEC §13)
 };
 
 // A bearer token of the admin listener (SPEC §8). `admin.token` is one named "admin".

@@ -4,6 +4,7 @@
 #include "proxy/config/reader_names.hpp"
 
 #include "policies/account_ref.hpp"
+#include "proxy/config/secret_hash.hpp"
 #include "proxy/config/vendor_loader.hpp"
 
 #include <algorithm>
@@ -79,7 +80,11 @@ void config_parser::read_clients(object_reader& parent) {
         client_config c;
         c.id = r.string("id", true).value_or("");
         c.team = r.string("team", true).value_or("");
-        c.secret = r.string("secret", true).value_or("");
+        c.secret = r.string("secret").value_or("");
+        c.secret_hash = r.string("secret_hash");
+        if (r.has("secret") == r.has("secret_hash")) r.error("secret", "give either \"secret\" or \"secret_hash\"");
+        std::string hash_error;
+        if (c.secret_hash && !parse_secret_hash(*c.secret_hash, hash_error)) r.error("secret_hash", hash_error);
         if (r.has("id") && c.id.empty()) r.error("id", "must not be empty");
         if (c.id.find(':') != std::string::npos) r.error("id", "must not contain ':' (it is the Basic user name)");
         if (r.has("secret") && c.secret.empty()) r.error("secret", "must not be empty");

@@ -3,6 +3,10 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "proxy/config/secret_hash.hpp"
+
+#include <atomic>
+
 namespace creditgate::proxy {
 namespace {
 
@@ -53,6 +57,15 @@ std::optional<basic_credentials> parse_basic_credentials(std::string_view value)
     return basic_credentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
 }
 
+struct client_directory::entry {
+    client_identity identity;
+    std::optional<secret_hash> hashed;
+    // A plain secret's SHA-256; for a hashed one, the SHA-256 of the secret PBKDF2 accepted, valid
+    // once `verified` is 2 (0: not yet, 1: being written). Only one secret can match a hash.
+    mutable digest secret_digest{};
+    mutable std::atomic<int> verified{0};
+};
+
 client_directory::digest client_directory::sha256(std::string_view text) {
     digest out{};
     unsigned int len = 0;
@@ -61,18 +74,68 @@ client_directory::digest client_directory::sha256(std::string_view text) {
 }
 
 client_directory::client_directory(const std::vector<client_config>& clients) : dummy_(sha256("creditgate-dummy")) {
-    for (const auto& c : clients) clients_[c.id] = entry{{c.id, c.team}, sha256(c.secret)};
+    for (const auto& c : clients) {
+        auto e = std::make_unique<entry>();
+        e->identity = {c.id, c.team};
+        if (c.secret_hash) {
+            std::string ignored;
+            e->hashed = parse_secret_hash(*c.secret_hash, ignored);  // the config reader checked it
+            has_hashed_ = true;
+        } else {
+            e->secret_digest = sha256(c.secret);
+        }
+        clients_[c.id] = std::move(e);
+    }
 }
 
-const client_identity* client_directory::authenticate(std::string_view header_value) const {
+client_directory::~client_directory() = default;
+
+client_directory::check client_directory::authenticate(std::string_view header_value) const {
     auto creds = parse_basic_credentials(header_value);
-    if (!creds) return nullptr;
+    if (!creds) return {};
     const digest presented = sha256(creds->password);
     auto it = clients_.find(creds->user);
-    const digest& expected = it == clients_.end() ? dummy_ : it->second.secret_digest;
+    const entry* e = it == clients_.end() ? nullptr : it->second.get();
+    const bool settled = e && (!e->hashed || e->verified.load(std::memory_order_acquire) == 2);
+    const digest& expected = settled ? e->secret_digest : dummy_;
     const bool equal = CRYPTO_memcmp(presented.data(), expected.data(), presented.size()) == 0;
-    if (it == clients_.end() || !equal) return nullptr;
-    return &it->second.identity;
+    if (settled && equal) return {&e->identity};
+    // An unknown user pays the hash too when hashed secrets exist, so timing does not tell who exists.
+    const bool unverified = e ? e->hashed && !settled : has_hashed_;
+    if (!unverified) return {};
+    std::string key_text = creds->user;
+    key_text.append(":").append(creds->password);
+    if (failed_recently(sha256(key_text))) return {};
+    return {nullptr, true, e, std::move(creds->user), std::move(creds->password)};
+}
+
+bool client_directory::failed_recently(const digest& key) const {
+    std::lock_guard lock(failures_mutex_);
+    return failures_.count(std::string(key.begin(), key.end())) != 0;
+}
+
+const client_identity* client_directory::verify_hashed(const check& c) const {
+    static const secret_hash dummy_hash = [] {
+        std::string ignored;
+        return *parse_secret_hash(make_secret_hash("creditgate-dummy"), ignored);
+    }();
+    const entry* e = c.claimed;
+    const bool ok = verify_secret(e && e->hashed ? *e->hashed : dummy_hash, c.password) && e;
+    if (ok) {
+        int expected = 0;
+        if (e->verified.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) {
+            e->secret_digest = sha256(c.password);
+            e->verified.store(2, std::memory_order_release);
+        }
+        return &e->identity;
+    }
+    std::string key_text = c.user;
+    key_text.append(":").append(c.password);
+    const digest key = sha256(key_text);
+    std::lock_guard lock(failures_mutex_);
+    if (failures_.size() >= 4096) failures_.clear();  // bounded: a flood of guesses forgets old ones
+    failures_.insert(std::string(key.begin(), key.end()));
+    return nullptr;
 }
 
 }  // namespace creditgate::proxy

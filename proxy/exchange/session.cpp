@@ -1,4 +1,5 @@
 #include "proxy/exchange/session.hpp"
+#include "proxy/exchange/secret_verifier.hpp"
 
 #include "proxy/admin/metrics.hpp"
 #include "certs/intercept_tls.hpp"
@@ -134,10 +135,14 @@ task<void> session::handle(request_parser& parser, exchange_record& record) {
                                       return rt->pinned(host, port) != nullptr;
                                   },
                                   worker_.state().draining.load(std::memory_order_relaxed)};
-    const auto head = facts_of(parser);
+    // Who it is first, in a statement of its own: GCC 12 mishandles temporaries of a full
+    // expression that holds a co_await (the head's views came back dangling).
+    policies::credentials who = policies::credentials::valid;
     if (inside_) record.client = inside_->client;
+    else who = co_await identify(parser.get()[http::field::proxy_authorization], record);
+    const auto head = facts_of(parser);
     const policies::route r = inside_ ? policies::decide_inside(head, inside_->where, config)
-                                      : policies::decide(head, identify(parser.get()[http::field::proxy_authorization], record), config);
+                                      : policies::decide(head, who, config);
     switch (r.what) {
         case policies::route::kind::refuse: co_await refuse(parser, record, r); break;
         case policies::route::kind::meter: co_await meter(parser, record, r); break;
@@ -147,14 +152,18 @@ task<void> session::handle(request_parser& parser, exchange_record& record) {
 }
 
 // Who sent the request, by its Proxy-Authorization; the last credentials that worked are cached.
-policies::credentials session::identify(std::string_view credentials, exchange_record& record) {
-    if (credentials.empty()) return policies::credentials::missing;
+// A hashed secret not yet verified in this process is hashed on the verifier's threads.
+task<policies::credentials> session::identify(std::string_view credentials, exchange_record& record) {
+    if (credentials.empty()) co_return policies::credentials::missing;
     if (credentials != cached_credentials_) {
-        cached_client_ = runtime_->clients().authenticate(credentials);
+        auto check = runtime_->clients().authenticate(credentials);
+        cached_client_ = check.client;
+        if (check.needs_hash && worker_.state().verifier)
+            cached_client_ = co_await worker_.state().verifier->verify(runtime_, std::move(check));
         cached_credentials_ = cached_client_ ? std::string(credentials) : std::string();
     }
     record.client = cached_client_;
-    return cached_client_ ? policies::credentials::valid : policies::credentials::wrong;
+    co_return cached_client_ ? policies::credentials::valid : policies::credentials::wrong;
 }
 
 task<void> session::meter(request_parser& parser, exchange_record& record, const policies::route& r) {

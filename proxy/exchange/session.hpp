@@ -40,7 +40,7 @@ private:
     task<void> refuse(request_parser& parser, exchange_record& record, const policies::route& r);
     task<void> refuse(request_parser& parser, exchange_record& record, refusal r, bool must_close = false);
     task<void> handle(request_parser& parser, exchange_record& record);
-    policies::credentials identify(std::string_view proxy_authorization, exchange_record& record);
+    task<policies::credentials> identify(std::string_view proxy_authorization, exchange_record& record);
     task<void> meter(request_parser& parser, exchange_record& record, const policies::route& r);
     // CONNECT (session_connect.cpp).
     task<void> tunnel(request_parser& parser, const policies::authority& where, exchange_record& record);
