@@ -7,7 +7,7 @@ build="g++ cmake make pkg-config ccache libboost1.81-dev libssl-dev nlohmann-jso
        libspdlog-dev libsqlite3-dev libpq-dev zlib1g-dev libgoogle-perftools-dev"
 test="$build catch2 python3 python3-requests python3-httpx python3-aiohttp python3-scrapy python3-prometheus-client curl openssl
       ca-certificates procps nodejs npm clang libclang-rt-14-dev postgresql-15
-      chromium chromium-driver python3-selenium prometheus"
+      chromium chromium-driver python3-selenium prometheus systemd"
 bench="$build wrk nginx-light squid hey mitmproxy curl openssl procps python3 linux-perf postgresql-15"
 
 case "${1:-build}" in

@@ -1,4 +1,5 @@
 #include "policies/json_input.hpp"
+#include "policies/nearest_name.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -342,8 +343,10 @@ std::optional<std::vector<std::string>> object_reader::string_list(std::string_v
 void object_reader::finish() {
     if (!valid_) return;
     for (const auto& [key, value] : object_->items()) {
-        if (std::find(known_.begin(), known_.end(), key) == known_.end())
-            issues_.add(path_of(key), "unknown key");
+        if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
+        std::string message = "unknown key";
+        message += did_you_mean(key, known_);
+        issues_.add(path_of(key), std::move(message));
     }
 }
 

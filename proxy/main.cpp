@@ -323,7 +323,12 @@ int main(int argc, char** argv) {
                      result.issues.items().size() == 1 ? "" : "s");
         return exit_usage;
     }
+    const bool starts = args.command == "check-config" || args.command == "serve";
+    const auto unwritable = starts ? proxy::unwritable_paths(*result.value) : std::vector<std::string>{};
+    for (const auto& line : unwritable) std::fprintf(stderr, "%s: %s\n", result.value->file.c_str(), line.c_str());
     if (args.command == "check-config") {
+        if (!unwritable.empty()) return exit_usage;
+        for (const auto& note : result.value->notes) std::printf("%s: note: %s\n", result.value->file.c_str(), note.c_str());
         std::printf("%s: ok (%zu vendors, %zu accounts, %zu clients, %zu budgets)\n", result.value->file.c_str(),
                     result.value->vendors.size(), result.value->accounts.size(), result.value->clients.size(),
                     result.value->budgets.size());
@@ -345,11 +350,13 @@ int main(int argc, char** argv) {
     if (args.command == "backup") return run_backup(args.to, *result.value);
     if (args.command == "estimate") return proxy::run_estimate(*result.value, args.client, args.urls, args.json);
 
+    if (!unwritable.empty() && args.command == "serve") return exit_runtime;  // SPEC §13: said on stderr above
     std::string error;
     if (!proxy::setup_logging(result.value->log, error)) {
         std::fprintf(stderr, "creditgate: %s\n", error.c_str());
         return exit_runtime;
     }
+    for (const auto& note : result.value->notes) spdlog::info("config: {}", note);
     try {
         proxy::app server(std::move(*result.value));
         return server.run();

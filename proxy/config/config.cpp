@@ -1,6 +1,7 @@
 // The config document as a whole and its listeners; each other section has its reader in
 // config_sections.cpp (scalars and objects) or config_lists.cpp (the lists of things).
 #include "proxy/config/config_parser.hpp"
+#include "policies/nearest_name.hpp"
 #include "proxy/config/reader_names.hpp"
 
 #include "policies/host_pattern.hpp"
@@ -124,9 +125,8 @@ void config_parser::read_admin(object_reader& parent) {
         else if (role != "admin") t.error("role", "must be \"admin\" or \"viewer\"");
         if (auto team = t.string("team", token.role == admin_role::viewer)) token.team = *team;
         if (token.role == admin_role::admin && t.has("team")) t.error("team", "applies only to viewers (an admin sees every team)");
-        if (token.role == admin_role::viewer && !token.team.empty() &&
-            std::none_of(cfg_.clients.begin(), cfg_.clients.end(), [&](const client_config& c) { return c.team == token.team; }))
-            t.error("team", "no client is in team \"" + token.team + "\"");
+        if (token.role == admin_role::viewer && !token.team.empty() && !has_team(token.team))
+            t.error("team", "no client is in team \"" + token.team + "\"" + policies::did_you_mean(token.team, team_names()));
         if (t.has("name") && token.name.empty()) t.error("name", "must not be empty");
         if (t.has("token") && token.token.empty()) t.error("token", "must not be empty");
         for (const auto& other : cfg_.admin_tokens) {

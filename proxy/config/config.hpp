@@ -96,6 +96,8 @@ struct alert_config {
 
 struct config {
     std::string file;  // absolute path of the config file
+    // What is valid but worth saying: a default the file relies on ("path: message").
+    std::vector<std::string> notes;
     endpoint listen{"127.0.0.1", 8080};
     endpoint admin_listen{"127.0.0.1", 9090};
     std::vector<admin_token_config> admin_tokens;
@@ -132,6 +134,11 @@ struct config_result {
     std::optional<config> value;
     policies::issue_list issues;
 };
+
+// The folders and files the config will write that cannot be written (state_dir, log.file, a CA
+// to create), one message each; empty when all can. Not part of validity: check-config reports
+// them, serve exits 1 on them (SPEC §13), and a reload is not refused for a log folder.
+std::vector<std::string> unwritable_paths(const config& cfg);
 
 // Reads and validates the file at `path`.
 config_result load_config(const std::string& path, const policies::env_lookup& env);

@@ -4,16 +4,13 @@
 #include "proxy/config/reader_names.hpp"
 
 #include "policies/account_ref.hpp"
+#include "policies/nearest_name.hpp"
 #include "proxy/config/secret_hash.hpp"
 #include "proxy/config/vendor_loader.hpp"
 
 #include <algorithm>
 #include <filesystem>
 #include <set>
-
-#ifndef CREDITGATE_BUILTIN_VENDORS_DIR
-#define CREDITGATE_BUILTIN_VENDORS_DIR ""
-#endif
 
 namespace creditgate::proxy {
 using namespace config_reading;
@@ -24,10 +21,69 @@ void config_parser::read_vendors(object_reader& parent) {
     } else {
         std::error_code ec;
         const fs::path beside = base_ / "vendors";
-        cfg_.vendors_dir = fs::is_directory(beside, ec) ? beside.string() : CREDITGATE_BUILTIN_VENDORS_DIR;
+        cfg_.vendors_dir = fs::is_directory(beside, ec) ? beside.string() : builtin_vendors_dir();
+    }
+    std::error_code ec;
+    const bool dir_ok = fs::is_directory(cfg_.vendors_dir, ec);
+    if (!dir_ok && parent.has("vendors_dir")) {
+        // One error for the folder, none for each name it would have held.
+        std::vector<std::string> siblings;
+        const fs::path dir(cfg_.vendors_dir);
+        for (const auto& e : fs::directory_iterator(dir.parent_path(), ec))
+            if (e.is_directory(ec)) siblings.push_back(e.path().string());
+        parent.error("vendors_dir", "no folder " + cfg_.vendors_dir + policies::did_you_mean(cfg_.vendors_dir, siblings));
     }
     vendor_loader loader(issues_, env_, cfg_.vendors_dir, [this](const std::string& p) { return absolute(p); });
-    cfg_.vendors = loader.load(parent.get("vendors"), parent);
+    cfg_.vendors = loader.load(parent.get("vendors"), parent, dir_ok);
+    unloaded_vendors_ = loader.unloaded();
+    renamed_files_ = loader.renamed_files();
+}
+
+// A vendor a budget or an account names but `vendors` does not load: say why, unless the entry
+// that should have loaded it already did (a bad profile or folder is one error, not one per use).
+void config_parser::report_unknown_vendor(const std::string& path, const std::string& name) {
+    if (unloaded_vendors_.count(name)) return;
+    std::error_code ec;
+    const fs::path profile = fs::path(cfg_.vendors_dir) / (name + ".json");
+    std::string message = "unknown vendor \"";
+    message.append(name).append("\"");
+    if (auto renamed = renamed_files_.find(name); renamed != renamed_files_.end()) {
+        message.append(": ").append(renamed->second.first).append(" is the profile \"").append(renamed->second.second);
+        message.append("\" (its \"name\")");
+    } else if (!name.empty() && name.find('/') == std::string::npos && fs::is_regular_file(profile, ec)) {
+        message.append(": its profile is in ").append(cfg_.vendors_dir).append(" but \"").append(name);
+        message.append("\" is not listed in \"vendors\"");
+    } else {
+        std::vector<std::string> active;
+        for (const auto& v : cfg_.vendors) active.push_back(v.name);
+        message += policies::did_you_mean(name, active);
+    }
+    issues_.add(path, std::move(message));
+}
+
+std::string config_parser::unknown_name(std::string_view what, const std::string& name, const std::vector<std::string>& known,
+                                        std::string_view why) {
+    std::string message = "unknown ";
+    message.append(what).append(" \"").append(name).append("\"").append(why);
+    message += policies::did_you_mean(name, known);
+    return message;
+}
+
+std::vector<std::string> config_parser::client_ids() const {
+    std::vector<std::string> ids;
+    for (const auto& c : cfg_.clients) ids.push_back(c.id);
+    return ids;
+}
+
+std::vector<std::string> config_parser::team_names() const {
+    std::vector<std::string> teams;
+    for (const auto& c : cfg_.clients)
+        if (std::find(teams.begin(), teams.end(), c.team) == teams.end()) teams.push_back(c.team);
+    return teams;
+}
+
+bool config_parser::has_team(const std::string& team) const {
+    return std::any_of(cfg_.clients.begin(), cfg_.clients.end(), [&](const auto& c) { return c.team == team; });
 }
 
 void config_parser::for_each_item(object_reader& parent, std::string_view key, std::string_view what,
@@ -62,7 +118,7 @@ void config_parser::read_accounts(object_reader& parent) {
         if (a.id == policies::account_ref::unregistered_name) r.error("id", "\"unregistered\" is reserved for calls with unknown keys");
         for (const auto& other : cfg_.accounts)
             if (!a.id.empty() && other.id == a.id) r.error("id", "account \"" + a.id + "\" is defined twice");
-        if (!a.vendor.empty() && !cfg_.find_vendor(a.vendor)) r.error("vendor", "unknown vendor \"" + a.vendor + "\"");
+        if (!a.vendor.empty() && !cfg_.find_vendor(a.vendor)) report_unknown_vendor(r.path_of("vendor"), a.vendor);
         if (a.inject) {
             if (!a.api_key || a.api_key->empty()) r.error("inject", "an injecting account needs an api_key");
             if (!injecting.insert(a.vendor).second)
@@ -100,6 +156,12 @@ void config_parser::read_budgets(object_reader& parent) {
     for_each_item(parent, "budgets", "budgets", [&](const json& node, const std::string& path) {
         auto budget = policies::read_budget(node, path, issues_);
         if (!budget) return;
+        if (budget->on_exceed == policies::exceed_action::queue && !node.contains("queue_timeout_ms")) {
+            std::string note = policies::join_path(path, "queue_timeout_ms");
+            note.append(": not set; a queued call waits at most ").append(std::to_string(budget->queue_timeout_ms));
+            note.append(" ms (the default), then gets 429 queue_timeout");
+            cfg_.notes.push_back(std::move(note));
+        }
         check_budget_references(*budget, path);
         cfg_.budgets.push_back(std::move(*budget));
     });
@@ -111,15 +173,18 @@ void config_parser::check_budget_references(const policies::budget_def& b, const
         if (other.id == b.id) issues_.add(join_path(path, "id"), "budget \"" + b.id + "\" is defined twice");
     const auto& s = b.scope;
     if (s.client && std::none_of(cfg_.clients.begin(), cfg_.clients.end(), [&](auto& c) { return c.id == *s.client; }))
-        issues_.add(join_path(path, "scope.client"), "unknown client \"" + *s.client + "\"");
-    if (s.team && std::none_of(cfg_.clients.begin(), cfg_.clients.end(), [&](auto& c) { return c.team == *s.team; }))
-        issues_.add(join_path(path, "scope.team"), "unknown team \"" + *s.team + "\" (no client belongs to it)");
-    if (s.account && std::none_of(cfg_.accounts.begin(), cfg_.accounts.end(), [&](auto& a) { return a.id == *s.account; }))
-        issues_.add(join_path(path, "scope.account"), "unknown account \"" + *s.account + "\"");
+        issues_.add(join_path(path, "scope.client"), unknown_name("client", *s.client, client_ids()));
+    if (s.team && !has_team(*s.team))
+        issues_.add(join_path(path, "scope.team"), unknown_name("team", *s.team, team_names(), " (no client belongs to it)"));
+    if (s.account && std::none_of(cfg_.accounts.begin(), cfg_.accounts.end(), [&](auto& a) { return a.id == *s.account; })) {
+        std::vector<std::string> ids;
+        for (const auto& a : cfg_.accounts) ids.push_back(a.id);
+        issues_.add(join_path(path, "scope.account"), unknown_name("account", *s.account, ids));
+    }
 
     const std::string vendor_path = join_path(path, "vendor");
     if (b.vendor != "*" && !cfg_.find_vendor(b.vendor)) {
-        issues_.add(vendor_path, "unknown vendor \"" + b.vendor + "\"");
+        report_unknown_vendor(vendor_path, b.vendor);
         return;
     }
     if (b.kind == policies::budget_kind::money) {

@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <set>
 
 namespace creditgate::proxy {
 
@@ -40,12 +42,20 @@ private:
     void read_budgets(policies::object_reader& parent);
     void read_alerts(policies::object_reader& parent);
     void check_budget_references(const policies::budget_def& b, const std::string& path);
+    void report_unknown_vendor(const std::string& path, const std::string& name);
+    static std::string unknown_name(std::string_view what, const std::string& name, const std::vector<std::string>& known,
+                                    std::string_view why = {});
+    std::vector<std::string> client_ids() const;
+    std::vector<std::string> team_names() const;
+    bool has_team(const std::string& team) const;
 
     std::string_view text_;
     const policies::env_lookup& env_;
     policies::issue_list issues_;
     config cfg_;
     std::filesystem::path base_;
+    std::set<std::string> unloaded_vendors_;  // listed in `vendors` but not loaded: already reported
+    std::map<std::string, std::pair<std::string, std::string>> renamed_files_;  // vendor_loader::renamed_files
 };
 
 }  // namespace creditgate::proxy

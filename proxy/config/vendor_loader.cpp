@@ -2,11 +2,26 @@
 #include "proxy/config/reader_names.hpp"
 
 #include "policies/host_pattern.hpp"
+#include "policies/nearest_name.hpp"
 
 #include <filesystem>
 
+#ifndef CREDITGATE_BUILTIN_VENDORS_DIR
+#define CREDITGATE_BUILTIN_VENDORS_DIR ""
+#endif
+
 namespace creditgate::proxy {
 using namespace config_reading;
+
+std::string builtin_vendors_dir() {
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        const fs::path installed = exe.parent_path().parent_path() / "share" / "creditgate" / "vendors";
+        if (fs::is_directory(installed, ec)) return installed.string();
+    }
+    return CREDITGATE_BUILTIN_VENDORS_DIR;
+}
 
 const policies::vendor_profile* vendor_loader::find(std::string_view name) const {
     for (const auto& v : vendors_)
@@ -28,7 +43,8 @@ std::optional<policies::vendor_profile> vendor_loader::load_profile_file(const s
     return profile;
 }
 
-std::vector<policies::vendor_profile> vendor_loader::load(const json* node, object_reader& parent) {
+std::vector<policies::vendor_profile> vendor_loader::load(const json* node, object_reader& parent, bool dir_ok) {
+    dir_ok_ = dir_ok;
     if (!node) return std::move(vendors_);
     if (!node->is_array()) {
         parent.error("vendors", "expected a list of vendor names or objects");
@@ -49,12 +65,17 @@ std::vector<policies::vendor_profile> vendor_loader::load(const json* node, obje
                 issues_.add(path, "give either \"file\" or \"use\"");
             } else if (file) {
                 profile = load_profile_file(absolute_(*file), policies::join_path(path, "file"));
+                const std::string stem = fs::path(*file).stem().string();
+                if (profile && profile->name != stem) renamed_files_[stem] = {absolute_(*file), profile->name};
             } else {
                 profile = builtin(*use, policies::join_path(path, "use"));
             }
             if (profile) apply_overrides(r, *profile, file.has_value());
+            if (!profile && use) unloaded_.insert(*use);
+            if (!profile && file) unloaded_.insert(fs::path(*file).stem().string());
             r.finish();
         }
+        if (!profile && item.is_string()) unloaded_.insert(item.get<std::string>());
         if (!profile) continue;
         if (find(profile->name)) {
             issues_.add(path, "vendor \"" + profile->name + "\" is listed twice");
@@ -73,13 +94,31 @@ std::optional<policies::vendor_profile> vendor_loader::builtin(const std::string
         issues_.add(path, "\"" + name + "\" is not a vendor name");
         return std::nullopt;
     }
+    if (!dir_ok_) return std::nullopt;  // the folder's one error says it
     const std::string file = (fs::path(vendors_dir_) / (name + ".json")).string();
     std::error_code ec;
     if (!fs::is_regular_file(file, ec)) {
-        issues_.add(path, "unknown vendor \"" + name + "\" (no " + file + ")");
+        std::vector<std::string> shipped;
+        for (const auto& e : fs::directory_iterator(vendors_dir_, ec))
+            if (e.path().extension() == ".json") shipped.push_back(e.path().stem().string());
+        std::string message = "unknown vendor \"";
+        message.append(name).append("\" (no ").append(file).append(")");
+        message += policies::did_you_mean(name, shipped);
+        const fs::path builtin_file = fs::path(builtin_vendors_dir()) / (name + ".json");
+        if (fs::path(vendors_dir_) != fs::path(builtin_vendors_dir()) && fs::is_regular_file(builtin_file, ec))
+            message.append("; it is a built-in profile (").append(builtin_file.string()).append("): set \"vendors_dir\" to ")
+                .append(builtin_vendors_dir()).append(" or copy it there");
+        issues_.add(path, std::move(message));
         return std::nullopt;
     }
-    return load_profile_file(file, path);
+    auto profile = load_profile_file(file, path);
+    if (profile && profile->name != name) {
+        // Budgets and accounts would say "unknown vendor" for either name: say which file is wrong.
+        issues_.add(path, file + " is the profile \"" + profile->name + "\"; a profile's \"name\" must be its file name (\"" +
+                              name + "\")");
+        return std::nullopt;
+    }
+    return profile;
 }
 
 // `use` may override hosts (replaced), upstream_tls, usd_per_unit and balance.host.

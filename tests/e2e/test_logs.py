@@ -73,6 +73,28 @@ class Logs(harness.VendorTestCase):
         self.assertIn(f"cannot listen on 127.0.0.1:{port}", run.stderr)
         self.assertIn(f"cannot listen on 127.0.0.1:{port}", read(log))  # and in the file
 
+    def test_an_unwritable_state_dir_is_said_by_check_config_and_stops_serve(self):
+        import json
+        folder = tempfile.mkdtemp(dir=self.tmp)
+        blocker = os.path.join(folder, "a-file")
+        with open(blocker, "w") as f:
+            f.write("not a folder\n")
+        config = self.vendor_config(state_dir=os.path.join(blocker, "var"),
+                                    log={"level": "info", "file": os.path.join(folder, "creditgate.log")})
+        path = os.path.join(folder, "cg.json")
+        with open(path, "w") as f:
+            json.dump(config, f)
+        said = f"{path}: state_dir: cannot write: {blocker} is not a folder"
+        checked = subprocess.run([harness.BINARY, "check-config", "--config", path], capture_output=True, text=True,
+                                 timeout=30, env=harness.clean_env())
+        self.assertEqual(checked.returncode, 2)
+        self.assertIn(said, checked.stderr)
+        served = subprocess.run([harness.BINARY, "serve", "--config", path], capture_output=True, text=True, timeout=30,
+                                env=harness.clean_env())
+        self.assertEqual(served.returncode, 1)
+        self.assertIn(said, served.stderr)
+        self.assertEqual(served.stdout, "")  # never listened
+
 
 if __name__ == "__main__":
     harness.main()
