@@ -7,12 +7,14 @@ CMAKE_FLAGS ?=
 
 FUZZ_SECONDS ?= 300
 
-.PHONY: all build run test fuzz bench deps-build deps-test deps-bench clean
+.PHONY: all build run demo test fuzz bench deps-build deps-demo deps-test deps-bench clean
 
 all: build
 
 deps-build:
 	./install-deps.sh build
+deps-demo:
+	./install-deps.sh demo
 deps-test:
 	./install-deps.sh test
 deps-bench:
@@ -26,6 +28,11 @@ build: deps-build $(BUILD_DIR)/CMakeCache.txt
 
 run: build
 	$(BUILD_DIR)/creditgate serve --config $(CONFIG)
+
+# Mock vendors, a demo config and the proxy; a walk through a metered call, a queue, a 402 and a
+# report; then it keeps running for you (README: "Try it without vendor keys").
+demo: deps-demo build
+	/usr/bin/python3 config/demo/demo.py --binary $(BUILD_DIR)/creditgate
 
 test: deps-test $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target all creditgate_asan units_asan

@@ -8,13 +8,15 @@ build="g++ cmake make pkg-config ccache libboost1.81-dev libssl-dev nlohmann-jso
 test="$build catch2 python3 python3-requests python3-httpx python3-aiohttp python3-scrapy python3-prometheus-client curl openssl
       ca-certificates procps nodejs npm clang libclang-rt-14-dev postgresql-15
       chromium chromium-driver python3-selenium prometheus systemd"
+demo="$build python3 curl openssl ca-certificates"
 bench="$build wrk nginx-light squid hey mitmproxy curl openssl procps python3 linux-perf postgresql-15"
 
 case "${1:-build}" in
   build) wanted=$build ;;
+  demo)  wanted=$demo ;;
   test)  wanted=$test ;;
   bench) wanted=$bench ;;
-  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+  *) echo "usage: $0 build|demo|test|bench" >&2; exit 2 ;;
 esac
 
 missing=""
