@@ -5,9 +5,11 @@ message), Python requests with creditgate_session(), Node's fetch through credit
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
@@ -130,6 +132,30 @@ class ClientRecipes(harness.VendorTestCase):
         self.assertEqual(out["first"], [200, 200, 200, 200])
         self.assertEqual(out["after"][:3], [True, "budget_exhausted", "small"])
         self.assertIn("budget small has 0 of 4 credits left", out["after"][3])
+
+    def test_the_ca_one_liners_of_the_config_guide_work(self):
+        """Each line fetches /ca.pem from the admin listener and sets the runtime's variable; an
+        intercepted HTTPS call then verifies. The lines are run as the guide prints them."""
+        proxy, url = self.start([])
+        with open(os.path.join(harness.ROOT, "config", "README.md")) as f:
+            rows = dict(re.findall(r"^\| (curl|Python requests|httpx) \| `([^`]+)`", f.read(), re.M))
+        self.assertEqual(len(rows), 3)
+        page = "https://api.scraperapi.com/?api_key=SA-KEY&url=https://example.com/ca"
+        clients = {
+            "curl": ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-x", url, page],
+            "Python requests": [sys.executable, "-c", f"import requests; print(requests.get({page!r}, proxies={{'https': {url!r}}}).status_code)"],
+            "httpx": [sys.executable, "-c", f"import httpx; print(httpx.get({page!r}, proxies={url!r}).status_code)"],
+        }
+        for runtime, line in rows.items():
+            home = tempfile.mkdtemp(dir=self.tmp)
+            line = line.replace("\\|", "|").replace("127.0.0.1:9090", proxy.admin_addr)
+            # The exported variable, as a shell that ran the line would have it.
+            shell = subprocess.run(["bash", "-c", line + " && env -0"], capture_output=True, timeout=30,
+                                   env=harness.clean_env(HOME=home))
+            self.assertEqual(shell.returncode, 0, f"{runtime}: {shell.stderr}")
+            env = dict(kv.split("=", 1) for kv in shell.stdout.decode().split("\0") if "=" in kv)
+            run = subprocess.run(clients[runtime], capture_output=True, text=True, timeout=30, env=env)
+            self.assertEqual(run.stdout.strip(), "200", f"{runtime}: {line}\n{run.stderr[-800:]}")
 
 
 if __name__ == "__main__":
