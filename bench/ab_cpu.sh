@@ -3,7 +3,8 @@
 # the proxy's own CPU per request (user and system µs, from /proc before and after each run).
 # CPU per request is the steadier figure on a shared two-core box, where req/s of single runs
 # moves by ±15% with where the scheduler puts the worker.
-# Usage: bench/ab_cpu.sh OLD_BINARY NEW_BINARY [rounds] [seconds]   (KIND=sqlite for that ledger)
+# Usage: bench/ab_cpu.sh OLD_BINARY NEW_BINARY [rounds] [seconds]   (KIND=sqlite for that ledger;
+#        HASHED_SECOND=1: the second's client secret stored as a secret_hash)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 binaries=("$(realpath "$1")" "$(realpath "$2")")
@@ -16,6 +17,11 @@ serve_1k_file
 
 ports=() cg_pids=()
 for i in 0 1; do
+  # HASHED_SECOND=1: the second proxy's client has a secret_hash of the same secret (issue 21).
+  if [ "$i" = 1 ] && [ "${HASHED_SECOND:-0}" = 1 ]; then
+    BENCH_SECRET_FIELD="\"secret_hash\": \"$(printf 'bench-secret' | "${binaries[1]}" hash-secret)\""
+    export BENCH_SECRET_FIELD
+  fi
   bench_config "$kind" "ab-$i" > "$work/cg-$i.json"
   start_creditgate "${binaries[$i]}" "$work/cg-$i.json" "cg-$i"
   ports+=("$cg_port")

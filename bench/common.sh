@@ -59,8 +59,10 @@ serve_1k_file() {
 # defaults to KIND). bench.local at $nginx_port is a vendor (a `use` override, `upstream_tls`
 # UPSTREAM_TLS, default never), the access log is on, and metering is on: every call is estimated,
 # frozen against a credits budget and settled. MEMBERS are more top-level members ("tls": {...},).
+# BENCH_SECRET_FIELD replaces the client's `"secret": "bench-secret"` (e.g. with a secret_hash).
 bench_config() {
   local name=${2:-$1} upstream_tls=${3:-never} members=${4:-}
+  local secret=${BENCH_SECRET_FIELD:-'"secret": "bench-secret"'}
   cat <<CONF
 {
   "listen": "127.0.0.1:0",
@@ -73,7 +75,7 @@ bench_config() {
   "vendors_dir": "$here/../config/vendors",
   "vendors": [ { "use": "scraperapi", "hosts": ["bench.local"], "upstream_tls": "$upstream_tls" } ],
   "resolve": { "bench.local:$nginx_port": "127.0.0.1:$nginx_port" },
-  "clients": [ { "id": "bench", "team": "bench", "secret": "bench-secret" } ],
+  "clients": [ { "id": "bench", "team": "bench", $secret } ],
   "budgets": [ { "id": "bench-credits", "scope": { "team": "bench" }, "vendor": "scraperapi",
                  "limit": 1000000000, "period": "month" } ]
 }

@@ -47,6 +47,15 @@ public:
         put(std::string_view(p, static_cast<std::size_t>(buf + sizeof buf - p)));
     }
 
+    // As it is, but a control byte becomes '?': one call stays one line whatever a value holds
+    // (the HTTP parser already refuses them in heads; config ids are the operator's own text).
+    void put_plain(std::string_view s) {
+        for (char c : s) {
+            const auto u = static_cast<unsigned char>(c);
+            put(u < 0x20 || u == 0x7f ? '?' : c);
+        }
+    }
+
     // Quoted, with JSON's escapes: at most 6 bytes for each byte of `s`, plus the quotes.
     void put_json(std::string_view s) {
         static constexpr char hex[] = "0123456789abcdef";
@@ -133,7 +142,7 @@ struct access_fields {
     void text(std::string_view k, std::string_view value) {
         key(k);
         if (json) w.put_json(value);
-        else w.put(or_dash(value));
+        else w.put_plain(or_dash(value));
     }
     void raw(std::string_view k, std::string_view value) {  // a number already formatted
         key(k);
