@@ -227,8 +227,11 @@ void config_parser::read_alerts(object_reader& parent) {
         if (auto kinds = r.string_list("on")) {
             for (std::size_t i = 0; i < kinds->size(); ++i) {
                 auto kind = policies::parse_alert_kind((*kinds)[i]);
-                if (!kind) issues_.add(r.path_of("on") + "[" + std::to_string(i) + "]",
-                                       "unknown event \"" + (*kinds)[i] + "\" (soft_limit, budget_exhausted, account_exhausted, poll_error, forecast)");
+                if (!kind) {
+                    const std::vector<std::string> events{"soft_limit", "budget_exhausted", "account_exhausted", "poll_error", "forecast"};
+                    issues_.add(index_path(r.path_of("on"), i),
+                                unknown_name("event", (*kinds)[i], events, " (soft_limit, budget_exhausted, account_exhausted, poll_error, forecast)"));
+                }
                 else if (std::find(a.on.begin(), a.on.end(), *kind) == a.on.end()) a.on.push_back(*kind);
             }
             if (kinds->empty()) r.error("on", "names no event; leave it out for every event");

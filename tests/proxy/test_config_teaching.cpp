@@ -61,6 +61,8 @@ TEST_CASE("config errors teach: the nearest name, and why a vendor is unknown", 
          "budgets[0].scope.client: unknown client \"eu1\"; did you mean \"eu-1\"?"},
         {R"(, "budgets": [{"id": "b", "vendor": "crustdata", "limit": 5, "scope": {"team": "grwth"}}])",
          "budgets[0].scope.team: unknown team \"grwth\" (no client belongs to it); did you mean \"growth\"?"},
+        {R"(, "alerts": [{"name": "a", "url": "http://127.0.0.1:1/", "on": ["soft-limit"]}])",
+         "alerts[0].on[0]: unknown event \"soft-limit\" (soft_limit, budget_exhausted, account_exhausted, poll_error, forecast); did you mean \"soft_limit\"?"},
         {R"(, "accounts": [{"id": "sa-main", "vendor": "scraperapi"}], "budgets": [{"id": "b", "vendor": "scraperapi", "limit": 5, "scope": {"account": "sa-mian"}}])",
          "budgets[0].scope.account: unknown account \"sa-mian\"; did you mean \"sa-main\"?"},
     };
