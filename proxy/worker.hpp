@@ -57,12 +57,15 @@ public:
     void replace_runtime(std::shared_ptr<const runtime> rt) { runtime_ = std::move(rt); }
 
     std::string next_request_id();
-    // Every 100 ms: write out buffered access lines; every 5 s: close stale pooled connections.
+    // Every 100 ms: write out buffered access lines; every 5 s: close stale pooled connections;
+    // every 10 s (worker 0): give the allocator's free pages back.
     void start_housekeeping();
     // Runs the event loop on the calling thread until stopped.
     void run();
 
 private:
+    static void release_free_memory();
+
     unsigned index_;
     // One thread runs this context and every socket on it, so the reactor's per-descriptor
     // locks are pure cost; posting and registration (other threads hand us sockets) stay locked.

@@ -39,8 +39,28 @@ policies::request_head_facts facts_of(const request_parser& parser) {
 }  // namespace
 
 session::session(worker& w, client_stream stream, const tunnel_origin* inside)
-    : worker_(w), stream_(stream), inside_(inside), scratch_(new char[scratch_bytes]) {
+    : worker_(w), stream_(stream), inside_(inside) {
     buffer_.reserve(read_buffer_bytes);
+}
+
+void session::release_idle_memory() {
+    buffer_.clear();
+    buffer_.shrink_to_fit();
+    scratch_.reset();
+}
+
+// Between requests the client may idle for client_idle_s; the head then has header_read_s. The
+// wait reads into idle_bytes_, so that an idle connection holds no heap buffer; what arrived is
+// then moved into a fresh read buffer.
+task<error_code> session::wait_for_next_request(const limits_config& limits) {
+    release_idle_memory();
+    tcp_layer(stream_).expires_after(seconds(limits.client_idle_s));
+    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(idle_bytes_), use_nothrow);
+    if (ec) co_return ec;
+    buffer_.reserve(read_buffer_bytes);
+    asio::buffer_copy(buffer_.prepare(n), asio::buffer(idle_bytes_.data(), n));
+    buffer_.commit(n);
+    co_return error_code{};
 }
 
 task<void> session::run() {
@@ -48,14 +68,10 @@ task<void> session::run() {
         runtime_ = worker_.snapshot();
         const auto& limits = runtime_->limits();
         if (!first && buffer_.size() == 0) {
-            // Between requests the client may idle for client_idle_s; the head then has header_read_s.
-            tcp_layer(stream_).expires_after(seconds(limits.client_idle_s));
-            auto [idle_ec, n] = co_await stream_.async_read_some(buffer_.prepare(read_buffer_bytes), use_nothrow);
-            if (idle_ec) {
+            if (co_await wait_for_next_request(limits)) {
                 quiet_end_ = true;  // closed or idle between requests: nothing of theirs is unread
                 co_return;
             }
-            buffer_.commit(n);
         }
         request_parser parser(request_head_);
         parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes));

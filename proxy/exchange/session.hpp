@@ -11,6 +11,7 @@
 #include "proxy/net/flat_message.hpp"
 #include "proxy/worker.hpp"
 
+#include <array>
 #include <memory>
 
 namespace creditgate::proxy {
@@ -47,7 +48,16 @@ private:
     task<void> intercept(request_parser& parser, const policies::authority& where, exchange_record& record);
     task<bool> intercept_handshake(intercepted_stream& tls, const policies::authority& where);
 
-    std::span<char> scratch() { return {scratch_.get(), scratch_bytes}; }
+    // Made on first use after each idle wait (release_idle_memory): an idle connection keeps none.
+    std::span<char> scratch() {
+        if (!scratch_) scratch_.reset(new char[scratch_bytes]);
+        return {scratch_.get(), scratch_bytes};
+    }
+    // Between requests a keep-alive connection holds no read buffer and no scratch: thousands of
+    // scrapers idle between calls (issue 22). The first bytes of the next request land in
+    // idle_bytes_, inside the session.
+    void release_idle_memory();
+    task<error_code> wait_for_next_request(const limits_config& limits);
 
     static constexpr std::size_t read_buffer_bytes = 16 * 1024;  // two recvmsg per request instead of four (DESIGN.md)
     static constexpr std::size_t scratch_bytes = 16 * 1024;
@@ -57,6 +67,7 @@ private:
     const tunnel_origin* inside_;
     beast::flat_buffer buffer_;
     std::unique_ptr<char[]> scratch_;
+    std::array<char, 1024> idle_bytes_;  // the idle read's landing place (a typical head whole)
     message_head request_head_;  // the heads of every exchange, parsed into reused storage
     message_head response_head_;
     std::shared_ptr<const runtime> runtime_;
