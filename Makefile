@@ -7,7 +7,7 @@ CMAKE_FLAGS ?=
 
 FUZZ_SECONDS ?= 300
 
-.PHONY: all build run demo test fuzz bench deps-build deps-demo deps-test deps-bench clean
+.PHONY: all build run demo test fuzz bench bench-load deps-build deps-demo deps-test deps-bench clean
 
 all: build
 
@@ -47,6 +47,12 @@ fuzz: deps-test
 bench: deps-bench build
 	$(BUILD_DIR)/bench/ledger_bench
 	bench/run.sh $(BUILD_DIR)/creditgate
+
+# Thousands of slow vendor calls in flight (issue 22): N = 1000 5000 9900 by default.
+LOAD_N ?= 1000 5000 9900
+bench-load: deps-bench build
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target slow_vendor slow_clients
+	bench/slow_load.sh $(BUILD_DIR)/creditgate $(LOAD_N)
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -9,7 +9,7 @@
 # (client_KB/c), both against the RSS 12 s after all closed (after_MB: what a burst leaves, the
 # allocator's free pages given back every 10 s) — and the ledger's exactness (budget used = what
 # the vendor billed, frozen 0 at the end).
-# Usage: bench/slow_load.sh BINARY [N...]      (default N: 1000 5000 10000)
+# Usage: bench/slow_load.sh BINARY [N...]      (default N: 1000 5000 10000; `make bench-load`)
 #   env: DELAY_MS (2000), SECONDS_PER_RUN (20), IDLE_S (18), MODE (tls|plain), THREADS (2),
 #        TOOLS_DIR (where slow_vendor and slow_clients are; default BINARY's build/bench),
 #        QUEUE=Q (a max_concurrent Q budget in queue mode: N - Q calls wait on it at once)

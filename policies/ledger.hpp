@@ -230,6 +230,9 @@ private:
     // the lock was taken and settlement unlinks one to free after it is released.
     held_call* held_head_ = nullptr;
     std::list<waiter> waiters_;
+    // drain_waiters' budgets a waiter is stuck on, by budget index: reused, so a drain over
+    // thousands of waiters costs a flag test per claim, not a tree insert (issue 22).
+    std::vector<char> blocked_;
     std::size_t max_queue_;
     ledger_clock clock_;
     std::uint64_t next_id_ = 1;

@@ -3,18 +3,27 @@
 #include "policies/ledger.hpp"
 #include "policies/ledger_state.hpp"
 
-#include <set>
 
 namespace creditgate::policies {
 
 void ledger::drain_waiters(std::vector<std::pair<std::function<void(admission)>, admission>>& ready) {
     // FIFO per budget: once a waiter is stuck on a budget, later waiters that claim it stay behind.
-    std::set<std::size_t> blocked;
-    for (auto it = waiters_.begin(); it != waiters_.end();) {
+    // Thousands may wait on one budget: a flag per budget, and the walk ends once every budget
+    // is blocked (nobody further back can pass).
+    blocked_.assign(budgets_.size(), 0);
+    std::size_t blocked_count = 0;
+    auto block = [&](const waiter& w) {
+        for (const claim& cl : w.request.claims)
+            if (!blocked_[cl.budget]) {
+                blocked_[cl.budget] = 1;
+                ++blocked_count;
+            }
+    };
+    for (auto it = waiters_.begin(); it != waiters_.end() && blocked_count < budgets_.size();) {
         bool behind = false;
-        for (const claim& cl : it->request.claims) behind = behind || blocked.count(cl.budget) > 0;
+        for (const claim& cl : it->request.claims) behind = behind || blocked_[cl.budget];
         if (behind) {
-            for (const claim& cl : it->request.claims) blocked.insert(cl.budget);
+            block(*it);
             ++it;
             continue;
         }
@@ -22,7 +31,7 @@ void ledger::drain_waiters(std::vector<std::pair<std::function<void(admission)>,
         if (c.result == verdict::wait) {
             it->lease_only = c.lease_only();
             it->queued = it->queued || !c.lease_only();
-            for (const claim& cl : it->request.claims) blocked.insert(cl.budget);
+            block(*it);
             ++it;
             continue;
         }
