@@ -171,6 +171,44 @@ TEST_CASE("queued calls are admitted FIFO and time out", "[ledger]") {
     CHECK(view(l, 0).frozen == money{});
 }
 
+TEST_CASE("a waiter stuck on one budget holds back only that budget's later waiters", "[ledger]") {
+    fake_clock clock;
+    auto queueing = [](const char* id) {
+        budget_def b;
+        b.id = id;
+        b.kind = budget_kind::concurrency;
+        b.max_concurrent = 1;
+        b.on_exceed = exceed_action::queue;
+        return b;
+    };
+    ledger l({queueing("a"), queueing("b")}, {"", ""}, {}, 10, clock.get());
+    auto on_a = l.admit(ask({{0, {}}}), nullptr);
+    auto on_b = l.admit(ask({{1, {}}}), nullptr);
+    std::vector<std::string> order;
+    std::vector<reservation> held;
+    auto keep = [&](const char* name) {
+        return [&, name](admission a) {
+            order.push_back(name);
+            held.push_back(std::move(a.held));
+        };
+    };
+    CHECK(l.admit(ask({{0, {}}}), keep("a1")).result == admission::outcome::queued);
+    CHECK(l.admit(ask({{0, {}}}), keep("a2")).result == admission::outcome::queued);
+    CHECK(l.admit(ask({{1, {}}}), keep("b1")).result == admission::outcome::queued);
+    CHECK(l.admit(ask({{0, {}}, {1, {}}}), keep("ab")).result == admission::outcome::queued);
+    // b frees: b1 passes a1 and a2 (stuck on a, not b); "ab" stays behind a's waiters.
+    on_b.held.release();
+    CHECK(order == std::vector<std::string>{"b1"});
+    on_a.held.release();
+    CHECK(order == std::vector<std::string>{"b1", "a1"});
+    held[1].release();  // a1 done: a2 next, then ab once both are free
+    CHECK(order == std::vector<std::string>{"b1", "a1", "a2"});
+    held[0].release();  // b1 done; ab still waits for a
+    CHECK(order == std::vector<std::string>{"b1", "a1", "a2"});
+    held[2].release();
+    CHECK(order == std::vector<std::string>{"b1", "a1", "a2", "ab"});
+}
+
 TEST_CASE("waiting is refused at once when it cannot help", "[ledger]") {
     fake_clock clock;
     budget_def q = credits("q", "10", exceed_action::queue);
