@@ -4,7 +4,8 @@
 // its answer. Without --proxy it connects straight to the vendor (the direct baseline).
 //
 //   slow_clients --target HOST:PORT --host api.slow.bench --ca CA.pem --connections N --seconds S
-//                [--proxy HOST:PORT --auth user:secret] [--plain 1] [--threads T] [--idle S2]
+//                [--proxy HOST:PORT --auth user:secret] [--plain 1] [--connect-to HOST:PORT]
+//                [--threads T] [--idle S2]
 //
 // Phases: all N connect and handshake (ramp, `--ramp-per-s` connections a second, default
 // 2000), then each loops requests for --seconds, then (with --idle) all stay open and quiet for
@@ -38,6 +39,7 @@ namespace {
 
 struct options {
     std::string target_host, target_port, proxy_host, proxy_port, auth_header, host, ca;
+    std::string connect_to;  // the CONNECT authority; default host:443 (peers: the vendor's real port)
     int connections = 100, seconds = 10, idle = 0, ramp_per_s = 2000;
     bool plain = false;  // absolute-form GETs over plain HTTP to the proxy (no CONNECT, no client TLS)
     unsigned threads = 1;
@@ -117,8 +119,9 @@ asio::awaitable<void> one_client(const options& o, ssl::context& tls, totals& t,
     if (ec) { ++t.errors; ++t.done; co_return; }
     beast::flat_buffer buffer;
     if (!o.proxy_host.empty()) {
-        http::request<http::empty_body> connect{http::verb::connect, o.host + ":443", 11};
-        connect.set(http::field::host, o.host + ":443");
+        const std::string authority = o.connect_to.empty() ? o.host + ":443" : o.connect_to;
+        http::request<http::empty_body> connect{http::verb::connect, authority, 11};
+        connect.set(http::field::host, authority);
         connect.set(http::field::proxy_authorization, o.auth_header);
         co_await http::async_write(stream.next_layer(), connect, token);
         http::response_parser<http::empty_body> parser;
@@ -179,6 +182,7 @@ int main(int argc, char** argv) {
         else if (a == "--threads") o.threads = static_cast<unsigned>(std::stoi(v));
         else if (a == "--ramp-per-s") o.ramp_per_s = std::stoi(v);
         else if (a == "--plain") o.plain = v == "1";
+        else if (a == "--connect-to") o.connect_to = v;
     }
     split(target, o.target_host, o.target_port);
     if (!proxy.empty()) split(proxy, o.proxy_host, o.proxy_port);

@@ -12,7 +12,8 @@
 # Usage: bench/slow_load.sh BINARY [N...]      (default N: 1000 5000 10000; `make bench-load`)
 #   env: DELAY_MS (2000), SECONDS_PER_RUN (20), IDLE_S (18), MODE (tls|plain), THREADS (2),
 #        TOOLS_DIR (where slow_vendor and slow_clients are; default BINARY's build/bench),
-#        QUEUE=Q (a max_concurrent Q budget in queue mode: N - Q calls wait on it at once)
+#        QUEUE=Q (a max_concurrent Q budget in queue mode: N - Q calls wait on it at once),
+#        PEERS=0 (skip squid and mitmproxy, run at N <= 1000 in tls mode)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 binary=$(realpath "$1"); shift
@@ -71,6 +72,49 @@ clients() {  # N [proxy args...]: prints the RESULT line
     --threads 1 "$@" | tee "$work/clients.out" | grep RESULT
 }
 
+# peers N D50 D99: the same N clients through squid (a blind CONNECT tunnel: TLS end to end with
+# the vendor) and mitmproxy (interception, like creditgate, trusting the bench CA upstream), each
+# CONNECTing to the vendor's real address. Rows: calls, errors, latency added, CPU per call, RSS.
+peers() {
+  local n=$1 d50=$2 d99=$3 port pid ca
+  for peer in squid mitmproxy; do
+    port=$(free_port)
+    if [ "$peer" = squid ]; then
+      mkdir -p "$work/squid"; chmod 777 "$work/squid"
+      printf '%s\n' "http_port 127.0.0.1:$port" "http_access allow all" "cache deny all" "cache_mem 8 MB" \
+        "access_log none" "cache_log $work/squid/cache.log" "pid_filename $work/squid/squid.pid" \
+        "coredump_dir $work/squid" "shutdown_lifetime 1 seconds" "workers 1" "max_filedescriptors 16384" > "$work/squid/squid.conf"
+      squid -N -f "$work/squid/squid.conf" & pid=$!
+      ca="$work/pki/ca.pem"
+    else
+      mkdir -p "$work/mitm"
+      mitmdump --listen-host 127.0.0.1 --listen-port "$port" --set confdir="$work/mitm" \
+        --set ssl_verify_upstream_trusted_ca="$work/pki/ca.pem" -q > "$work/mitm.log" 2>&1 & pid=$!
+      for _ in $(seq 200); do [ -f "$work/mitm/mitmproxy-ca-cert.pem" ] && break; sleep 0.05; done
+      ca="$work/mitm/mitmproxy-ca-cert.pem"
+    fi
+    pids+=("$pid")
+    wait_port "$port"
+    local rss0 t0 t1 rss_peak result requests
+    rss0=$(rss_kb "$pid") t0=$(ticks "$pid")
+    ( while sleep 0.5; do rss_kb "$pid" 2>/dev/null || echo 0; done ) > "$work/rss-$peer" &
+    local sampler=$!
+    result=$("$clients_bin" --target "127.0.0.1:$vport" --host bench.local --connections "$n" --seconds "$seconds" \
+      --threads 1 --proxy "127.0.0.1:$port" --auth bench:x --connect-to "127.0.0.1:$vport" --ca "$ca" | grep RESULT)
+    t1=$(ticks "$pid")
+    kill "$sampler" 2>/dev/null || true
+    rss_peak=$(sort -n "$work/rss-$peer" | tail -1)
+    requests=$(sed 's/.*requests=\([0-9]*\).*/\1/' <<< "$result")
+    local p50 p99
+    p50=$(sed 's/.*p50_ms=\([0-9.]*\).*/\1/' <<< "$result") p99=$(sed 's/.*p99_ms=\([0-9.]*\).*/\1/' <<< "$result")
+    printf '%-6s %-9s %7s %6s %8s %8s %8s %8s %9s %8s %8s\n' "$n" "$peer" "$requests" \
+      "$(sed 's/.*errors=\([0-9]*\).*/\1/' <<< "$result")" "$p50" "$p99" \
+      "$($py -c "print(f'{$p50 - $d50:.1f}')")" "$($py -c "print(f'{$p99 - $d99:.1f}')")" \
+      "$($py -c "print(f'{($t1 - $t0) * 1e6 / $hz / max(1, $requests):.0f}')")" "$((rss0 / 1024))" "$((rss_peak / 1024))"
+    kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+  done
+}
+
 printf '%-6s %-7s %9s %6s %8s %8s %8s %8s %9s %8s %8s %8s %8s %8s  %s\n' N run requests errors p50_ms p99_ms add_p50 add_p99 \
   cpu_us/call rss0_MB load_MB idle_KB/c client_KB/c after_MB ledger
 for n in "${counts[@]}"; do
@@ -119,4 +163,5 @@ for n in "${counts[@]}"; do
     "$((rss0 / 1024))" "$((peak / 1024))" "$(( (rss_idle - rss_after) / n ))" "$(( (rss_client - rss_after) / n ))" \
     "$((rss_after / 1024))" "$ledger"
   kill -TERM "$cg"; wait "$cg" 2>/dev/null || true
+  [ "${PEERS:-1}" = 1 ] && [ "$n" -le 1000 ] && [ "$mode" = tls ] && peers "$n" "$d50" "$d99"
 done
