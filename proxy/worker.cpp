@@ -39,6 +39,17 @@ void worker::release_free_memory() {
     if (MallocExtension_ReleaseFreeMemory) MallocExtension_ReleaseFreeMemory();
 }
 
+std::unique_ptr<char[]> worker::take_scratch() {
+    if (spare_scratch_.empty()) return std::unique_ptr<char[]>(new char[scratch_bytes]);
+    auto block = std::move(spare_scratch_.back());
+    spare_scratch_.pop_back();
+    return block;
+}
+
+void worker::give_scratch(std::unique_ptr<char[]> block) {
+    if (block && spare_scratch_.size() < max_spare_scratch) spare_scratch_.push_back(std::move(block));
+}
+
 void worker::start_housekeeping() {
     housekeeping_timer_ = std::make_unique<steady_timer>(io_);
     asio::co_spawn(io_, [this]() -> task<void> {

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace creditgate::proxy {
 
@@ -57,6 +58,13 @@ public:
     void replace_runtime(std::shared_ptr<const runtime> rt) { runtime_ = std::move(rt); }
 
     std::string next_request_id();
+
+    // Sessions' 16 KiB scratch areas, kept for reuse: a keep-alive connection hands its one back
+    // while it idles and takes one for its next request (issue 22); without the pool that is a
+    // 16 KiB new[] and delete[] per request, ~3 % of an intercepted call's CPU.
+    static constexpr std::size_t scratch_bytes = 16 * 1024;
+    std::unique_ptr<char[]> take_scratch();
+    void give_scratch(std::unique_ptr<char[]> block);
     // Every 100 ms: write out buffered access lines; every 5 s: close stale pooled connections;
     // every 10 s (worker 0): give the allocator's free pages back.
     void start_housekeeping();
@@ -76,6 +84,8 @@ private:
     watch_roster watches_{io_};
     std::uint64_t next_id_ = 0;
     std::unique_ptr<steady_timer> housekeeping_timer_;
+    std::vector<std::unique_ptr<char[]>> spare_scratch_;  // at most max_spare_scratch
+    static constexpr std::size_t max_spare_scratch = 256;  // 4 MiB a worker at most
 };
 
 }  // namespace creditgate::proxy

@@ -46,7 +46,7 @@ session::session(worker& w, client_stream stream, const tunnel_origin* inside)
 void session::release_idle_memory() {
     buffer_.clear();
     buffer_.shrink_to_fit();
-    scratch_.reset();
+    worker_.give_scratch(std::move(scratch_));  // the worker keeps it for the next request
 }
 
 // Between requests the client may idle for client_idle_s; the head then has header_read_s. The

@@ -50,7 +50,7 @@ private:
 
     // Made on first use after each idle wait (release_idle_memory): an idle connection keeps none.
     std::span<char> scratch() {
-        if (!scratch_) scratch_.reset(new char[scratch_bytes]);
+        if (!scratch_) scratch_ = worker_.take_scratch();
         return {scratch_.get(), scratch_bytes};
     }
     // Between requests a keep-alive connection holds no read buffer and no scratch: thousands of
@@ -60,7 +60,7 @@ private:
     task<error_code> wait_for_next_request(const limits_config& limits);
 
     static constexpr std::size_t read_buffer_bytes = 16 * 1024;  // two recvmsg per request instead of four (DESIGN.md)
-    static constexpr std::size_t scratch_bytes = 16 * 1024;
+    static constexpr std::size_t scratch_bytes = worker::scratch_bytes;
 
     worker& worker_;
     client_stream stream_;
