@@ -64,6 +64,42 @@ void split(const std::string& hp, std::string& host, std::string& port) {
     port = hp.substr(colon + 1);
 }
 
+// Call after call on one connection until stop_at, then (unless it broke) quiet until idle_until.
+// `target` is what the request line names; `proxy_auth` adds Proxy-Authorization (plain mode).
+template <class Stream>
+asio::awaitable<void> call_loop(Stream& stream, beast::flat_buffer& buffer, const options& o, totals& t,
+                                const std::string& target, bool proxy_auth, clock_type::time_point stop_at,
+                                clock_type::time_point idle_until) {
+    beast::error_code ec;
+    auto token = asio::redirect_error(asio::use_awaitable, ec);
+    std::vector<std::uint32_t> mine;
+    while (clock_type::now() < stop_at) {
+        http::request<http::empty_body> req{http::verb::get, target, 11};
+        req.set(http::field::host, o.host);
+        if (proxy_auth) req.set(http::field::proxy_authorization, o.auth_header);
+        const auto t0 = clock_type::now();
+        co_await http::async_write(stream, req, token);
+        http::response<http::string_body> res;
+        if (!ec) co_await http::async_read(stream, buffer, res, token);
+        if (ec || res.result() != http::status::ok) {
+            ++t.errors;
+            break;
+        }
+        mine.push_back(static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t0).count()));
+        ++t.requests;
+        if (!res.keep_alive()) break;
+    }
+    {
+        std::lock_guard lock(t.m);
+        t.latencies_us.insert(t.latencies_us.end(), mine.begin(), mine.end());
+    }
+    ++t.done;
+    if (!ec && clock_type::now() < idle_until) {  // stay open and quiet
+        asio::steady_timer timer(co_await asio::this_coro::executor, idle_until);
+        co_await timer.async_wait(token);
+    }
+}
+
 // --plain: the client leg is plain HTTP (the proxy still speaks TLS to the vendor).
 asio::awaitable<void> one_plain_client(const options& o, totals& t, int index, clock_type::time_point stop_at,
                                        clock_type::time_point idle_until) {
@@ -77,32 +113,8 @@ asio::awaitable<void> one_plain_client(const options& o, totals& t, int index, c
     if (ec) { ++t.errors; ++t.done; co_return; }
     ++t.connected;
     beast::flat_buffer buffer;
-    std::vector<std::uint32_t> mine;
     const std::string url = "http://" + o.host + "/?api_key=SLOW-KEY&url=https://example.com/" + std::to_string(index);
-    while (clock_type::now() < stop_at) {
-        http::request<http::empty_body> req{http::verb::get, url, 11};
-        req.set(http::field::host, o.host);
-        req.set(http::field::proxy_authorization, o.auth_header);
-        const auto t0 = clock_type::now();
-        co_await http::async_write(socket, req, token);
-        http::response<http::string_body> res;
-        if (!ec) co_await http::async_read(socket, buffer, res, token);
-        if (ec || res.result() != http::status::ok) {
-            ++t.errors;
-            break;
-        }
-        mine.push_back(static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t0).count()));
-        ++t.requests;
-    }
-    {
-        std::lock_guard lock(t.m);
-        t.latencies_us.insert(t.latencies_us.end(), mine.begin(), mine.end());
-    }
-    ++t.done;
-    if (!ec && clock_type::now() < idle_until) {
-        asio::steady_timer timer(ex, idle_until);
-        co_await timer.async_wait(token);
-    }
+    co_await call_loop(socket, buffer, o, t, url, true, stop_at, idle_until);
 }
 
 asio::awaitable<void> one_client(const options& o, ssl::context& tls, totals& t, int index, clock_type::time_point stop_at,
@@ -136,32 +148,8 @@ asio::awaitable<void> one_client(const options& o, ssl::context& tls, totals& t,
     if (ec) { ++t.errors; ++t.done; co_return; }
     ++t.connected;
 
-    std::vector<std::uint32_t> mine;
     const std::string path = "/?api_key=SLOW-KEY&url=https://example.com/" + std::to_string(index);
-    while (clock_type::now() < stop_at) {
-        http::request<http::empty_body> req{http::verb::get, path, 11};
-        req.set(http::field::host, o.host);
-        const auto t0 = clock_type::now();
-        co_await http::async_write(stream, req, token);
-        http::response<http::string_body> res;
-        if (!ec) co_await http::async_read(stream, buffer, res, token);
-        if (ec || res.result() != http::status::ok) {
-            ++t.errors;
-            break;
-        }
-        mine.push_back(static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t0).count()));
-        ++t.requests;
-        if (!res.keep_alive()) break;
-    }
-    {
-        std::lock_guard lock(t.m);
-        t.latencies_us.insert(t.latencies_us.end(), mine.begin(), mine.end());
-    }
-    ++t.done;
-    if (!ec && clock_type::now() < idle_until) {  // stay open and quiet
-        asio::steady_timer timer(ex, idle_until);
-        co_await timer.async_wait(token);
-    }
+    co_await call_loop(stream, buffer, o, t, path, false, stop_at, idle_until);
 }
 
 }  // namespace
