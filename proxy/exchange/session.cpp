@@ -65,14 +65,23 @@ task<error_code> session::wait_for_next_request(const limits_config& limits) {
 
 task<void> session::run() {
     for (bool first = true;; first = false) {
-        runtime_ = worker_.snapshot();
-        const auto& limits = runtime_->limits();
         if (!first && buffer_.size() == 0) {
-            if (co_await wait_for_next_request(limits)) {
+            // Under the config of the last request (held by runtime_ while this waits).
+            if (co_await wait_for_next_request(runtime_->limits())) {
                 quiet_end_ = true;  // closed or idle between requests: nothing of theirs is unread
                 co_return;
             }
         }
+        // The config as it is now that a request came: a reload may have happened while idle.
+        auto current = worker_.snapshot();
+        if (current != runtime_) {
+            // What these credentials proved was proved against the old clients, and the cached
+            // identity points into the old config, which may go with this assignment.
+            cached_credentials_.clear();
+            cached_client_ = nullptr;
+        }
+        runtime_ = std::move(current);
+        const auto& limits = runtime_->limits();
         request_parser parser(request_head_);
         parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes));
         parser.body_limit(boost::none);

@@ -114,6 +114,35 @@ class Lifecycle(harness.ProxyTestCase):
         proxy.wait_for_log("status=407")
         self.assertNotIn("rotated", proxy.log())
 
+    def test_a_reload_ends_what_a_kept_alive_connection_proved(self):
+        """Credentials are remembered per connection; a reload that rotates a secret must not let
+        a kept-alive connection go on with the old one (nor keep pointing into the old config)."""
+        import http.client
+        config = self.base_config()
+        proxy = self.start_proxy(config)
+        conn = http.client.HTTPConnection("127.0.0.1", proxy.proxy_port, timeout=10)
+        auth = {"Proxy-Authorization": harness.basic("eu-1", "s3cret-eu")}
+
+        def get():
+            conn.request("GET", f"{VENDOR}/echo", headers=auth)
+            r = conn.getresponse()
+            r.read()
+            return r.status
+
+        self.assertEqual(get(), 200)
+        sock = conn.sock
+        self.assertEqual(get(), 200)
+        config["clients"][0]["secret"] = "rotated"
+        with open(proxy.config_path, "w") as f:
+            json.dump(config, f)
+        proxy.proc.send_signal(1)
+        deadline = time.monotonic() + 5
+        while "reloaded" not in proxy.log() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(get(), 407)
+        self.assertIs(conn.sock, sock)  # one connection throughout: its remembered credentials were tested
+        conn.close()
+
     def test_json_log_lines(self):
         config = self.base_config(log={"level": "info", "format": "json"})
         proxy = self.start_proxy(config)
