@@ -19,26 +19,15 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+import harness  # noqa: E402  (the tests' mock vendors and child processes)
 import pki  # noqa: E402
 
-VENDOR_HOSTS = ["api.scraperapi.com", "multicartapi.com", "api.crustdata.com", "mainnet.helius-rpc.com",
-                "admin-api.helius.xyz", "api.neuji.com"]
+VENDOR_HOSTS = harness.VENDOR_HOSTS
 ADMIN_TOKEN = "demo-token"
 
 
 def say(text=""):
     print(text, flush=True)
-
-
-def start(args, ready_prefix, log_path):
-    """A child that prints one line once it listens."""
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=open(log_path, "wb"), env=env)
-    line = proc.stdout.readline().decode().strip()
-    if not line.startswith(ready_prefix):
-        proc.kill()
-        sys.exit(f"demo: {args[0]} did not start; see {log_path}")
-    return proc, line
 
 
 def control(port, ca_pem, path, payload):
@@ -168,21 +157,21 @@ def main():
     pki_dir = os.path.join(args.folder, "vendor-pki")
     ca_pem = pki.make_ca(pki_dir, "creditgate-demo-vendors")
     cert, key = pki.make_leaf(pki_dir, "vendors", VENDOR_HOSTS + ["mock.control"], ca_dir=pki_dir)
-    vendors, line = start([sys.executable, os.path.join(ROOT, "tests", "support", "mock_vendors.py"), "--port", "0",
-                           "--cert", cert, "--key", key], "listening ", os.path.join(args.folder, "vendors.log"))
-    children = [vendors]
+    children = []
     try:
-        vendors_port = int(line.split()[1])
+        vendors = harness.MockVendors(cert, key)
+        children.append(vendors)
+        vendors_port = vendors.port
         control(vendors_port, ca_pem, "/accounts", {"vendor": "scraperapi", "key": "DEMO-SCRAPERAPI-KEY", "credits": 5000})
         control(vendors_port, ca_pem, "/accounts", {"vendor": "neuji", "key": "DEMO-NEUJI-KEY"})
         config_path = write_config(args.folder, vendors_port, ca_pem, args.listen, args.admin)
-        proxy, line = start([args.binary, "serve", "--config", config_path], "creditgate listening ",
-                            os.path.join(args.folder, "stderr.log"))
+        proxy = harness.Process([args.binary, "serve", "--config", config_path], "creditgate listening ",
+                                stderr_path=os.path.join(args.folder, "stderr.log"))
         children.append(proxy)
-        fields = dict(part.split("=", 1) for part in line.split()[2:])
+        fields = dict(part.split("=", 1) for part in proxy.line.split()[2:])
         proxy_addr, admin_addr = fields["proxy"], fields["admin"]
         say(f"creditgate is up: proxy {proxy_addr}, admin {admin_addr}, config {config_path}")
-        say("Mock vendors answer for " + ", ".join(VENDOR_HOSTS[:5]) + f" (log: {args.folder}/vendors.log).")
+        say("Mock vendors answer for " + ", ".join(VENDOR_HOSTS[:5]) + ".")
         ok = tour(args.binary, config_path, proxy_addr, admin_addr)
         if not ok:
             say(f"\ndemo: a step did not go as described; the proxy's log is {args.folder}/creditgate.log")
@@ -203,16 +192,19 @@ Ctrl-C stops the proxy and the mock vendors.""")
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         signal.sigwait({signal.SIGINT, signal.SIGTERM})
         return 0
+    except RuntimeError as e:  # a child did not start
+        say(f"demo: {e}; see {args.folder}")
+        return 1
     except KeyboardInterrupt:
         return 0
     finally:
-        for child in reversed(children):
-            child.send_signal(signal.SIGTERM)
+        for child in reversed(children):  # the proxy drains first, then the vendors go
+            child.proc.send_signal(signal.SIGTERM)
             try:
-                child.wait(10)
+                child.proc.wait(10)
             except subprocess.TimeoutExpired:
-                child.kill()
-
+                pass
+            child.close()
 
 if __name__ == "__main__":
     sys.exit(main())

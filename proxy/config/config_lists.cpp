@@ -195,11 +195,6 @@ void config_parser::check_budget_references(const policies::budget_def& b, const
     }
 }
 
-}  // namespace creditgate::proxy
-
-namespace creditgate::proxy {
-using namespace config_reading;
-
 void config_parser::read_alerts(object_reader& parent) {
     for_each_item(parent, "alerts", "alerts", [&](const json& node, const std::string& path) {
         object_reader r(node, path, issues_);

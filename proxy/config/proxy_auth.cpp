@@ -19,6 +19,8 @@ int base64_value(char c) {
     return -1;
 }
 
+}  // namespace
+
 std::optional<std::string> base64_decode(std::string_view in) {
     while (!in.empty() && in.back() == '=') in.remove_suffix(1);
     if (in.size() % 4 == 1) return std::nullopt;
@@ -38,8 +40,6 @@ std::optional<std::string> base64_decode(std::string_view in) {
     }
     return out;
 }
-
-}  // namespace
 
 std::optional<basic_credentials> parse_basic_credentials(std::string_view value) {
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
@@ -103,10 +103,14 @@ client_directory::check client_directory::authenticate(std::string_view header_v
     // An unknown user pays the hash too when hashed secrets exist, so timing does not tell who exists.
     const bool unverified = e ? e->hashed && !settled : has_hashed_;
     if (!unverified) return {};
-    std::string key_text = creds->user;
-    key_text.append(":").append(creds->password);
-    if (failed_recently(sha256(key_text))) return {};
+    if (failed_recently(failure_key(creds->user, creds->password))) return {};
     return {nullptr, true, e, std::move(creds->user), std::move(creds->password)};
+}
+
+client_directory::digest client_directory::failure_key(std::string_view user, std::string_view password) {
+    std::string text(user);
+    text.append(":").append(password);
+    return sha256(text);
 }
 
 bool client_directory::failed_recently(const digest& key) const {
@@ -129,9 +133,7 @@ const client_identity* client_directory::verify_hashed(const check& c) const {
         }
         return &e->identity;
     }
-    std::string key_text = c.user;
-    key_text.append(":").append(c.password);
-    const digest key = sha256(key_text);
+    const digest key = failure_key(c.user, c.password);
     std::lock_guard lock(failures_mutex_);
     if (failures_.size() >= 4096) failures_.clear();  // bounded: a flood of guesses forgets old ones
     failures_.insert(std::string(key.begin(), key.end()));

@@ -21,6 +21,9 @@ struct basic_credentials {
     std::string password;
 };
 
+// Standard base64, padding optional; nullopt on any other byte. (Also secret_hash's decoder.)
+std::optional<std::string> base64_decode(std::string_view in);
+
 // "Basic <base64(user:password)>"; the scheme is case-insensitive. nullopt when malformed.
 std::optional<basic_credentials> parse_basic_credentials(std::string_view header_value);
 
@@ -55,6 +58,7 @@ public:
 private:
     using digest = std::array<unsigned char, 32>;
     static digest sha256(std::string_view text);
+    static digest failure_key(std::string_view user, std::string_view password);
     bool failed_recently(const digest& key) const;
 
     std::unordered_map<std::string, std::unique_ptr<entry>> clients_;

@@ -1,4 +1,5 @@
 #include "proxy/config/secret_hash.hpp"
+#include "proxy/config/proxy_auth.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -20,16 +21,12 @@ std::string base64_unpadded(const unsigned char* data, std::size_t size) {
     return out;
 }
 
+// Unpadded base64 (the format writes none) into bytes.
 std::optional<std::vector<unsigned char>> base64_bytes(std::string_view text) {
-    if (text.empty() || text.size() % 4 == 1 || text.find('=') != std::string_view::npos) return std::nullopt;
-    std::string padded(text);
-    const std::size_t pad = (4 - padded.size() % 4) % 4;
-    padded.append(pad, '=');
-    std::vector<unsigned char> out(padded.size() / 4 * 3);
-    const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(padded.data()), static_cast<int>(padded.size()));
-    if (n < 0) return std::nullopt;
-    out.resize(static_cast<std::size_t>(n) - pad);  // EVP_DecodeBlock counts the padding as zero bytes
-    return out;
+    if (text.empty() || text.find('=') != std::string_view::npos) return std::nullopt;
+    auto decoded = base64_decode(text);
+    if (!decoded) return std::nullopt;
+    return std::vector<unsigned char>(decoded->begin(), decoded->end());
 }
 
 std::array<unsigned char, 32> derive(std::string_view secret, const std::vector<unsigned char>& salt, std::int64_t iterations) {

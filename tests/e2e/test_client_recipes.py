@@ -6,7 +6,6 @@ message), Python requests with creditgate_session(), Node's fetch through credit
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -16,7 +15,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import harness  # noqa: E402
 
 CLIENTS_DIR = os.path.join(harness.ROOT, "config", "clients")
-NODE_DIR = os.path.join(harness.ROOT, "tests", "e2e", "node")
 PAGE = "http://api.scraperapi.com/?api_key=SA-KEY&url=https://example.com/{}&mock_sleep_ms={}"
 
 SPIDER = textwrap.dedent("""
@@ -102,11 +100,7 @@ class ClientRecipes(harness.VendorTestCase):
         self.assertIn("budget small has 0 of 4 credits left", message)
 
     def test_node_fetch_retries_429_and_throws_on_402(self):
-        folder = os.path.join(self.tmp, "node-recipe")
-        os.makedirs(folder)
-        for name in ("package.json", "package-lock.json"):
-            shutil.copy(os.path.join(NODE_DIR, name), folder)
-        shutil.copy(os.path.join(CLIENTS_DIR, "creditgate_fetch.mjs"), folder)
+        folder = harness.npm_install(os.path.join(self.tmp, "node-recipe"), os.path.join(CLIENTS_DIR, "creditgate_fetch.mjs"))
         with open(os.path.join(folder, "run.mjs"), "w") as f:
             f.write(textwrap.dedent("""
                 import { creditgateFetch, BudgetExhausted } from './creditgate_fetch.mjs';
@@ -117,9 +111,6 @@ class ClientRecipes(harness.VendorTestCase):
                 catch (e) { after = [e instanceof BudgetExhausted, e.code, e.budget, e.message]; }
                 console.log(JSON.stringify({ first, after }));
             """))
-        npm = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=folder,
-                             capture_output=True, text=True, timeout=120)
-        self.assertEqual(npm.returncode, 0, npm.stderr)
         proxy, url = self.start([{"id": "one", "vendor": "scraperapi", "max_concurrent": 1},
                                  {"id": "small", "vendor": "scraperapi", "limit": 4, "period": "day"}])
         # undici tunnels every request with CONNECT, http:// too: the recipe is for https:// URLs,

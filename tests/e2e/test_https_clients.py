@@ -6,7 +6,6 @@ host; with tls.mitm off a vendor CONNECT is refused."""
 
 import json
 import os
-import shutil
 import socket
 import ssl
 import subprocess
@@ -22,27 +21,13 @@ import requests  # noqa: E402
 
 PY = "/usr/bin/python3"
 URL = "https://api.scraperapi.com/?api_key=SA-KEY&url=https://example.com/"
-NODE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node")
 
 
 class HttpsClients(harness.VendorTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.node_modules = cls.install_node_client()
-
-    @classmethod
-    def install_node_client(cls):
-        """undici from the npm registry, pinned by the committed lockfile, into a scratch folder."""
-        folder = os.path.join(cls.tmp, "node")
-        os.makedirs(folder)
-        for name in ("package.json", "package-lock.json", "client.mjs"):
-            shutil.copy(os.path.join(NODE_DIR, name), folder)
-        out = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=folder,
-                             capture_output=True, text=True, timeout=120)
-        if out.returncode != 0:
-            raise RuntimeError(f"npm ci failed: {out.stderr}")
-        return folder
+        cls.node_modules = harness.npm_install(os.path.join(cls.tmp, "node"), os.path.join(harness.NODE_DIR, "client.mjs"))
 
     def setUp(self):
         super().setUp()

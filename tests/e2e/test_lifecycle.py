@@ -94,12 +94,7 @@ class Lifecycle(harness.ProxyTestCase):
         self.assertEqual(requests.get(f"{VENDOR}/echo", proxies=proxies, timeout=10).status_code, 200)
         # Rotate eu-1's secret and reload by signal.
         config["clients"][0]["secret"] = "rotated"
-        with open(proxy.config_path, "w") as f:
-            json.dump(config, f)
-        proxy.proc.send_signal(1)
-        deadline = time.monotonic() + 5
-        while "reloaded" not in proxy.log() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        proxy.reload_with(config)
         self.assertEqual(requests.get(f"{VENDOR}/echo", proxies=proxies, timeout=10).status_code, 407)
         rotated = {"http": proxy.proxy_url("eu-1", "rotated")}
         self.assertEqual(requests.get(f"{VENDOR}/echo", proxies=rotated, timeout=10).status_code, 200)
@@ -133,12 +128,7 @@ class Lifecycle(harness.ProxyTestCase):
         sock = conn.sock
         self.assertEqual(get(), 200)
         config["clients"][0]["secret"] = "rotated"
-        with open(proxy.config_path, "w") as f:
-            json.dump(config, f)
-        proxy.proc.send_signal(1)
-        deadline = time.monotonic() + 5
-        while "reloaded" not in proxy.log() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        proxy.reload_with(config)
         self.assertEqual(get(), 407)
         self.assertIs(conn.sock, sock)  # one connection throughout: its remembered credentials were tested
         conn.close()

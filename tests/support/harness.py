@@ -114,9 +114,37 @@ class Creditgate(Process):
             time.sleep(0.02)
         return self.log()
 
+    def reload_with(self, config, timeout=5.0):
+        """Writes `config` over the file, sends SIGHUP, and returns once the log says it applied."""
+        before = self.log().count("reloaded")
+        with open(self.config_path, "w") as f:
+            json.dump(config, f, indent=2)
+        self.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while self.log().count("reloaded") <= before:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the reload never applied:\n{self.log()}")
+            time.sleep(0.02)
+
     def terminate(self, timeout=30):
         self.proc.send_signal(signal.SIGTERM)
         return self.proc.wait(timeout)
+
+
+NODE_DIR = os.path.join(ROOT, "tests", "e2e", "node")
+
+
+def npm_install(folder, *extra_files):
+    """undici from the npm registry, pinned by the committed lockfile, into `folder` (with
+    `extra_files` copied beside it): the Node clients' node_modules."""
+    os.makedirs(folder, exist_ok=True)
+    for path in (os.path.join(NODE_DIR, "package.json"), os.path.join(NODE_DIR, "package-lock.json"), *extra_files):
+        shutil.copy(path, folder)
+    out = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=folder,
+                         capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError(f"npm ci failed: {out.stderr}")
+    return folder
 
 
 def basic(user, secret):
