@@ -22,6 +22,15 @@ inline budget_def credits(const std::string& id, const char* limit, exceed_actio
     return credits_budget(id, limit, on);
 }
 
+inline budget_def slots(const std::string& id, std::int64_t max_concurrent, exceed_action on = exceed_action::reject) {
+    budget_def b;
+    b.id = id;
+    b.kind = budget_kind::concurrency;
+    b.max_concurrent = max_concurrent;
+    b.on_exceed = on;
+    return b;
+}
+
 inline admission_request ask(std::vector<claim> claims, const char* estimate = "1") {
     admission_request r;
     r.claims = std::move(claims);

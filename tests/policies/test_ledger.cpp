@@ -76,10 +76,7 @@ TEST_CASE("money budgets convert at the vendor's price", "[ledger]") {
 
 TEST_CASE("concurrency slots and rate tokens", "[ledger]") {
     fake_clock clock;
-    budget_def conc;
-    conc.id = "conc";
-    conc.kind = budget_kind::concurrency;
-    conc.max_concurrent = 2;
+    budget_def conc = slots("conc", 2);
     budget_def rate;
     rate.id = "rate";
     rate.kind = budget_kind::rate;
@@ -183,10 +180,7 @@ TEST_CASE("racing threads never overspend and leak nothing", "[ledger][race]") {
     // 8 threads × 2000 calls of 1..3 credits against a budget of 500, each held across a
     // yield so that others compete while it is frozen; actual <= reservation.
     budget_def small = credits("small", "500");
-    budget_def conc;
-    conc.id = "conc";
-    conc.kind = budget_kind::concurrency;
-    conc.max_concurrent = 3;
+    budget_def conc = slots("conc", 3);
     ledger l({small, conc}, {"credits", ""}, {{account_ref::named("acct"), "v"}}, 1000);
     std::atomic<std::int64_t> admitted{0}, committed_micros{0};
     std::vector<std::thread> threads;
@@ -223,11 +217,7 @@ TEST_CASE("racing threads never overspend and leak nothing", "[ledger][race]") {
 }
 
 TEST_CASE("racing queued calls are all admitted or timed out, in order per budget", "[ledger][race]") {
-    budget_def conc;
-    conc.id = "conc";
-    conc.kind = budget_kind::concurrency;
-    conc.max_concurrent = 2;
-    conc.on_exceed = exceed_action::queue;
+    budget_def conc = slots("conc", 2, exceed_action::queue);
     conc.queue_timeout_ms = 60'000;
     ledger l({conc}, {""}, {}, 10'000);
     std::atomic<int> in_flight{0}, peak{0}, done{0};

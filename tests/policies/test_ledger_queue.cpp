@@ -11,11 +11,7 @@ using namespace ledger_fixture;
 
 TEST_CASE("queued calls are admitted FIFO and time out", "[ledger]") {
     fake_clock clock;
-    budget_def conc;
-    conc.id = "conc";
-    conc.kind = budget_kind::concurrency;
-    conc.max_concurrent = 1;
-    conc.on_exceed = exceed_action::queue;
+    budget_def conc = slots("conc", 1, exceed_action::queue);
     conc.queue_timeout_ms = 5000;
     ledger l({conc}, {""}, {}, 2, clock.get());
     auto running = l.admit(ask({{0, {}}}), nullptr);
@@ -48,15 +44,7 @@ TEST_CASE("queued calls are admitted FIFO and time out", "[ledger]") {
 
 TEST_CASE("a waiter stuck on one budget holds back only that budget's later waiters", "[ledger]") {
     fake_clock clock;
-    auto queueing = [](const char* id) {
-        budget_def b;
-        b.id = id;
-        b.kind = budget_kind::concurrency;
-        b.max_concurrent = 1;
-        b.on_exceed = exceed_action::queue;
-        return b;
-    };
-    ledger l({queueing("a"), queueing("b")}, {"", ""}, {}, 10, clock.get());
+    ledger l({slots("a", 1, exceed_action::queue), slots("b", 1, exceed_action::queue)}, {"", ""}, {}, 10, clock.get());
     auto on_a = l.admit(ask({{0, {}}}), nullptr);
     auto on_b = l.admit(ask({{1, {}}}), nullptr);
     std::vector<std::string> order;
