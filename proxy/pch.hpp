@@ -12,6 +12,5 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>

@@ -8,7 +8,7 @@
 namespace creditgate::proxy {
 
 // TLS over the client's own TCP stream.
-using intercepted_stream = tls_over_tcp;
+using intercepted_stream = tls_stream;
 
 class client_stream : public plain_or_tls<client_stream> {
 public:

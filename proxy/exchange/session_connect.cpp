@@ -92,8 +92,8 @@ task<void> session::intercept(request_parser& parser, const policies::authority&
 task<bool> session::intercept_handshake(intercepted_stream& tls, const policies::authority& where) {
     stream_.tcp().expires_after(seconds(runtime_->limits().header_read_s));
     // The ClientHello may have come with the CONNECT head: hand those bytes to the handshake.
-    auto [ec, used] = co_await tls.async_handshake(asio::ssl::stream_base::server, buffer_.data(), use_nothrow);
-    buffer_.consume(used);
+    auto [ec] = co_await tls.async_handshake(tls_stream::role::server, buffer_.data(), use_nothrow);
+    buffer_.consume(buffer_.size());  // the stream took a copy
     if (ec) spdlog::debug("client handshake for {} failed: {}", where.host, ec.message());
     co_return !ec;
 }

@@ -11,7 +11,6 @@
 #include "proxy/net/upstream_stream.hpp"
 
 #include <boost/asio/ssl/error.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 
@@ -25,7 +24,7 @@ namespace creditgate::proxy {
 // The TCP layer that carries a stream's timeouts.
 inline tcp_stream& tcp_layer(tcp_stream& s) { return s; }
 inline tcp_stream& tcp_layer(upstream_stream& s) { return s.tcp(); }
-inline tcp_stream& tcp_layer(beast::ssl_stream<tcp_stream&>& s) { return s.next_layer(); }
+inline tcp_stream& tcp_layer(tls_stream& s) { return s.next_layer(); }
 
 struct relay_outcome {
     error_code read_error;   // the source failed (or timed out)

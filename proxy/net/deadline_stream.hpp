@@ -145,6 +145,20 @@ public:
             token, state_, buffers);
     }
 
+    // Waits until the socket is readable or writable (tls_stream's reads and writes), within the
+    // deadline.
+    template <class Token>
+    auto async_wait(tcp_socket::wait_type what, Token&& token) {
+        return asio::async_initiate<Token, void(error_code)>(
+            [](auto handler, const std::shared_ptr<detail::deadline_state>& s, tcp_socket::wait_type w) {
+                s->socket.async_wait(w, detail::timeout_reporting_handler<decltype(handler)>{std::move(handler), s});
+            },
+            token, state_, what);
+    }
+
+    // Whether the last deadline passed (and closed the socket, or cancelled what was pending).
+    bool timed_out() const noexcept { return state_->timed_out; }
+
     // Connects to the first endpoint of `endpoints` that accepts, within the deadline.
     template <class Endpoints, class Token>
     auto async_connect(const Endpoints& endpoints, Token&& token) {

@@ -4,13 +4,12 @@
 // both. `Derived` names the layers: tcp_layer_of() and tls_layer_of() (null when plain).
 
 #include "proxy/net/deadline_stream.hpp"
+#include "proxy/net/tls_stream.hpp"
 
 #include <boost/asio/async_result.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 namespace creditgate::proxy {
 
-using tls_over_tcp = beast::ssl_stream<tcp_stream&>;
 
 template <class Derived>
 class plain_or_tls {

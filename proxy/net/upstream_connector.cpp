@@ -69,7 +69,7 @@ task<std::optional<dial_failure>> handshake(upstream_connection& connection, con
     SSL* ssl = connection.stream.tls().native_handle();
     if (!certs::prepare_upstream_ssl(ssl, target.host, &connection.key))
         co_return failed(dial_failure::kind::error, "cannot set up TLS for " + target.host);
-    auto [hec] = co_await connection.stream.tls().async_handshake(asio::ssl::stream_base::client, use_nothrow);
+    auto [hec] = co_await connection.stream.tls().async_handshake(tls_stream::role::client, use_nothrow);
     if (!hec) {
         if (SSL_session_reused(ssl)) spdlog::debug("upstream TLS session resumed for {}", where);
         co_return std::nullopt;

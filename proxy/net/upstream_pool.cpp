@@ -3,7 +3,6 @@
 #include "certs/upstream_tls.hpp"
 #include "proxy/net/coarse_clock.hpp"
 
-#include <openssl/bio.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
@@ -29,8 +28,7 @@ std::string upstream_key(bool tls, std::string_view host, std::uint16_t port) {
 bool upstream_connection::clean_between_messages() {
     if (buffer.size() != 0) return false;
     if (!stream.is_tls()) return true;
-    SSL* ssl = stream.tls().native_handle();
-    return SSL_pending(ssl) == 0 && BIO_ctrl_pending(SSL_get_rbio(ssl)) == 0;
+    return !stream.tls().has_buffered_input();
 }
 
 bool upstream_pool::looks_alive(upstream_connection& connection, std::chrono::steady_clock::time_point now) {

@@ -22,14 +22,14 @@ public:
     // Switches to TLS over the connected socket; call before the handshake.
     void use_tls(asio::ssl::context& context) { tls_.emplace(tcp_, context); }
     bool is_tls() const noexcept { return tls_.has_value(); }
-    tls_over_tcp& tls() { return *tls_; }
+    tls_stream& tls() { return *tls_; }
 
     tcp_stream& tcp_layer_of() noexcept { return tcp_; }
-    tls_over_tcp* tls_layer_of() noexcept { return tls_ ? &*tls_ : nullptr; }
+    tls_stream* tls_layer_of() noexcept { return tls_ ? &*tls_ : nullptr; }
 
 private:
     tcp_stream tcp_;
-    std::optional<tls_over_tcp> tls_;
+    std::optional<tls_stream> tls_;
 };
 
 }  // namespace creditgate::proxy
