@@ -56,7 +56,10 @@ std::unique_ptr<upstream_connection> upstream_pool::take(const std::string& key)
     while (!stack.empty()) {
         std::unique_ptr<upstream_connection> c = std::move(stack.back());
         stack.pop_back();
-        if (now - c->idle_since < idle_limit_ && looks_alive(*c, now)) return c;
+        if (now - c->idle_since < idle_limit_ && looks_alive(*c, now)) {
+            if (c->buffer.capacity() < upstream_connection::read_buffer_bytes) c->buffer.reserve(upstream_connection::read_buffer_bytes);
+            return c;
+        }
     }
     return nullptr;
 }
@@ -73,6 +76,12 @@ void upstream_pool::prune() {
     for (auto it = idle_.begin(); it != idle_.end();) {
         auto& stack = it->second;
         std::erase_if(stack, [&](const auto& c) { return now - c->idle_since >= idle_limit_; });
+        // A connection that idled a while gives its read buffer back until it is taken again
+        // (10,000 pooled vendor connections held 160 MB of empty buffers); one in steady use comes
+        // back within milliseconds and keeps it.
+        for (auto& c : stack) {
+            if (now - c->idle_since >= std::chrono::seconds(1)) c->buffer.shrink_to_fit();
+        }
         it = stack.empty() ? idle_.erase(it) : std::next(it);
     }
 }

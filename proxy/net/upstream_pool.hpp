@@ -44,7 +44,8 @@ public:
     std::unique_ptr<upstream_connection> take(const std::string& key);
     // Keeps a connection whose last exchange completed cleanly (clean_between_messages()).
     void put(std::unique_ptr<upstream_connection> connection);
-    // Closes connections idle longer than the limit.
+    // Closes connections idle longer than the limit; those idle a second or more free their read
+    // buffer (take() gives it back).
     void prune();
     void clear() { idle_.clear(); }
     std::size_t idle_count() const;
