@@ -144,8 +144,8 @@ for mode in ("keepalive", "new-conn"):
         print(f"{name + ' ' + mode:24}{m['rps']:>10.0f}{m['p99_ms']:>9.2f}{m['errors']:>8.0f}{m['rps']/d['rps']:>10.2f}"
               f"{m['cpu_client_ms']:>29.3f}{m['cpu_proxy_ms']:>7.3f}{m['cpu_origin_ms']:>8.3f}")
 ka = med[("creditgate", "keepalive")]["rps"]
-print(f"\ncreditgate keep-alive: {ka/med[('direct','keepalive')]['rps']:.2f}x direct (target 0.45), "
-      f"{ka/med[('mitmproxy','keepalive')]['rps']:.1f}x mitmproxy (target 20)")
+print(f"\ncreditgate keep-alive: {ka/med[('direct','keepalive')]['rps']:.2f}x direct (target 0.5), "
+      f"{ka/med[('mitmproxy','keepalive')]['rps']:.1f}x mitmproxy (target 25)")
 print(f"creditgate new connection per call: {med[('creditgate','new-conn')]['rps']/med[('direct','new-conn')]['rps']:.2f}x direct (target 0.8)")
 # With all three processes CPU-bound on the box, req/s follow CPU per call; the CPU figures move
 # less between rounds than req/s do, so their ratio is printed too.
