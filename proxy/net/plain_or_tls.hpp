@@ -10,7 +10,6 @@
 
 namespace creditgate::proxy {
 
-
 template <class Derived>
 class plain_or_tls {
 public:
