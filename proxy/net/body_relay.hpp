@@ -24,7 +24,6 @@ namespace creditgate::proxy {
 // The TCP layer that carries a stream's timeouts.
 inline tcp_stream& tcp_layer(tcp_stream& s) { return s; }
 inline tcp_stream& tcp_layer(upstream_stream& s) { return s.tcp(); }
-inline tcp_stream& tcp_layer(tls_stream& s) { return s.next_layer(); }
 
 struct relay_outcome {
     error_code read_error;   // the source failed (or timed out)

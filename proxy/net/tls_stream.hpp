@@ -78,7 +78,6 @@ public:
     tls_stream& operator=(const tls_stream&) = delete;
 
     executor_type get_executor() noexcept { return tcp_.get_executor(); }
-    tcp_stream& next_layer() noexcept { return tcp_; }
     SSL* native_handle() noexcept { return ssl_; }
 
     // Whether bytes of the peer are in hand that no read has returned yet (decrypted or not).
