@@ -110,8 +110,13 @@ route decide(const request_head_facts& head, credentials who, const route_config
     return meter(head, std::move(*target), config);
 }
 
-route decide_inside(const request_head_facts& head, const authority& tunnel, const route_config& config) {
+route decide_inside(const request_head_facts& head, credentials who, const authority& tunnel, const route_config& config) {
     if (auto refused = check_head(head, config)) return std::move(*refused);
+    // The tunnel's credentials stopped holding (a reload rotated the secret or removed the client):
+    // no call more on it, and the connection closes, so that the client opens a new CONNECT.
+    if (who != credentials::valid)
+        return refuse(refusal_code::proxy_auth_required,
+                      "the credentials this tunnel was opened with are no longer valid; open a new connection", true);
     if (head.method == "CONNECT") return refuse(refusal_code::bad_request, "CONNECT inside a tunnel");
     std::optional<absolute_target> target;
     if (!head.target.empty() && head.target.front() == '/') {

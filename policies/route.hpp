@@ -53,8 +53,9 @@ struct route {
 
 // A request on a plain connection. `who`: its credentials.
 route decide(const request_head_facts& head, credentials who, const route_config& config);
-// A request inside an intercepted CONNECT to `tunnel`: identified already, origin-form, and for
-// that host only (SPEC §5: the inner Host must name it, or 421).
-route decide_inside(const request_head_facts& head, const authority& tunnel, const route_config& config);
+// A request inside an intercepted CONNECT to `tunnel`: identified by the CONNECT's credentials
+// (`who`: as they stand under the current config), origin-form, and for that host only (SPEC §5:
+// the inner Host must name it, or 421).
+route decide_inside(const request_head_facts& head, credentials who, const authority& tunnel, const route_config& config);
 
 }  // namespace creditgate::policies

@@ -163,10 +163,10 @@ task<void> session::handle(request_parser& parser, exchange_record& record) {
     // Who it is first, in a statement of its own: GCC 12 mishandles temporaries of a full
     // expression that holds a co_await (the head's views came back dangling).
     policies::credentials who = policies::credentials::valid;
-    if (inside_) record.client = inside_->client;
+    if (inside_) who = co_await identify_tunnel(record);
     else who = co_await identify(parser.get()[http::field::proxy_authorization], record);
     const auto head = facts_of(parser);
-    const policies::route r = inside_ ? policies::decide_inside(head, inside_->where, config)
+    const policies::route r = inside_ ? policies::decide_inside(head, who, inside_->where, config)
                                       : policies::decide(head, who, config);
     switch (r.what) {
         case policies::route::kind::refuse: co_await refuse(parser, record, r); break;
@@ -189,6 +189,18 @@ task<policies::credentials> session::identify(std::string_view credentials, exch
     }
     record.client = cached_client_;
     co_return cached_client_ ? policies::credentials::valid : policies::credentials::wrong;
+}
+
+// Inside an intercepted CONNECT the client is whoever the CONNECT proved — under the config of
+// that moment. After a reload its credentials are checked again under the new one (once: identify
+// caches them until the next change), so that a rotated secret or a removed client ends the
+// tunnel's calls, and the identity never points into a config that is gone.
+task<policies::credentials> session::identify_tunnel(exchange_record& record) {
+    if (runtime_.get() == inside_->proven_under) {
+        record.client = inside_->client;
+        co_return policies::credentials::valid;
+    }
+    co_return co_await identify(inside_->credentials, record);
 }
 
 task<void> session::meter(request_parser& parser, exchange_record& record, const policies::route& r) {

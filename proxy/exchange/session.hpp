@@ -21,10 +21,14 @@ task<void> serve_client(worker& w, tcp_socket socket);
 
 class session {
 public:
-    // `tunnel`: the CONNECT authority this session runs inside (interception), with its client.
+    // `inside`: the CONNECT this session runs inside (interception): its authority, the client it
+    // proved, the Proxy-Authorization that proved it and the config it was proved under (the outer
+    // session keeps both alive while this one runs).
     struct tunnel_origin {
         const client_identity* client;
         policies::authority where;
+        std::string_view credentials;
+        const runtime* proven_under;
     };
     session(worker& w, client_stream stream, const tunnel_origin* inside = nullptr);
 
@@ -42,6 +46,7 @@ private:
     task<void> refuse(request_parser& parser, exchange_record& record, refusal r, bool must_close = false);
     task<void> handle(request_parser& parser, exchange_record& record);
     task<policies::credentials> identify(std::string_view proxy_authorization, exchange_record& record);
+    task<policies::credentials> identify_tunnel(exchange_record& record);
     task<void> meter(request_parser& parser, exchange_record& record, const policies::route& r);
     // CONNECT (session_connect.cpp).
     task<void> tunnel(request_parser& parser, const policies::authority& where, exchange_record& record);

@@ -71,7 +71,7 @@ task<void> session::intercept(request_parser& parser, const policies::authority&
     intercepted_stream tls(stream_.tcp(), *runtime_->intercept_tls());
     if (!certs::prepare_intercept_ssl(tls.native_handle(), *leaf, &where.host)) co_return;
     if (!co_await intercept_handshake(tls, where)) co_return;
-    const tunnel_origin origin{record.client, where};
+    const tunnel_origin origin{record.client, where, cached_credentials_, runtime_.get()};
     bool quiet = false;
     {
         session inner(worker_, client_stream(stream_.tcp(), tls), &origin);

@@ -53,6 +53,40 @@ class HttpsClients(harness.VendorTestCase):
         self.assertIn("200 OK", out)
         self.assertEqual(self.billed(), 2)
 
+    def test_a_reload_ends_what_an_intercepted_tunnel_proved(self):
+        """Calls inside an intercepted CONNECT belong to the client the CONNECT proved. A reload
+        proves it again under the new config: an unrelated change keeps the tunnel serving, a
+        rotated secret ends it (407 and close) instead of letting it go on with the old secret."""
+        import http.client
+        conn = http.client.HTTPSConnection("127.0.0.1", self.proxy.proxy_port, timeout=10,
+                                           context=ssl.create_default_context(cafile=self.ca))
+        conn.set_tunnel("api.scraperapi.com", 443, headers={"Proxy-Authorization": harness.basic("eu-1", "s3cret-eu")})
+
+        def get():
+            conn.request("GET", "/?api_key=SA-KEY&url=https://example.com/")
+            r = conn.getresponse()
+            r.read()
+            return r
+
+        self.assertEqual(get().status, 200)
+        sock = conn.sock
+        self.config["budgets"][0]["limit"] = 200
+        self.proxy.reload_with(self.config)
+        self.assertEqual(get().status, 200)
+        self.config["clients"][0]["secret"] = "rotated"
+        self.proxy.reload_with(self.config)
+        self.assertIs(conn.sock, sock)  # still the first tunnel: what its CONNECT proved is tested
+        r = get()
+        self.assertEqual(r.status, 407)
+        self.assertEqual(r.getheader("Connection"), "close")
+        conn.close()
+        self.assertEqual(self.billed(), 2)
+        log = self.proxy.wait_for_log("status=407")
+        access = [line for line in log.splitlines() if "access:" in line and "method=GET" in line]
+        self.assertEqual(len(access), 3, access)
+        self.assertTrue(all("client=eu-1" in line and "status=200" in line for line in access[:2]), access)
+        self.assertIn("status=407", access[2])
+
     def test_requests(self):
         code = f"import requests; r = requests.get({URL!r}, timeout=20); print(r.status_code, r.headers['X-Creditgate-Cost'])"
         out = self.run_client([PY, "-c", code], {"HTTPS_PROXY": self.proxy_url, "REQUESTS_CA_BUNDLE": self.ca})

@@ -131,9 +131,14 @@ TEST_CASE("routing inside an intercepted CONNECT keeps to its host", "[route]") 
     };
     for (const auto& r : rows) {
         INFO(r.method << " " << r.target << " Host: " << r.host);
-        CHECK(describe(decide_inside(head(r.method, r.target, r.host), tunnel, f.config())) == r.expected);
+        CHECK(describe(decide_inside(head(r.method, r.target, r.host), credentials::valid, tunnel, f.config())) == r.expected);
     }
     auto two_hosts = head("GET", "/", "api.scraperapi.com");
     two_hosts.host_fields = 2;
-    CHECK(describe(decide_inside(two_hosts, tunnel, f.config())) == "refuse bad_request");
+    CHECK(describe(decide_inside(two_hosts, credentials::valid, tunnel, f.config())) == "refuse bad_request");
+    // Credentials that no longer hold (a reload since the CONNECT): 407, and the tunnel closes.
+    for (const auto who : {credentials::wrong, credentials::missing}) {
+        const route r = decide_inside(head("GET", "/?url=x", "api.scraperapi.com"), who, tunnel, f.config());
+        CHECK(describe(r) == "refuse proxy_auth_required close");
+    }
 }
