@@ -157,7 +157,6 @@ private:
 
     // Sends the output OpenSSL produced: true when all of it left (or on error, in `ec`).
     bool flush_output(error_code& ec);
-    bool output_pending() const { return !unsent_.empty(); }
     error_code closed_error() const;
 
     // The BIO's side (tls_stream.cpp).
